@@ -1,0 +1,75 @@
+"""corelosses: loss functions written once against the Python array API.
+
+The same call runs on NumPy, CuPy, PyTorch, JAX, Dask and array-api-strict
+arrays, returns an array of that namespace and differentiates with the
+framework's own autodiff. No framework is imported here: a backend's adapter
+is loaded the first time one of its arrays reaches a loss.
+
+>>> import numpy as np, corelosses as cl
+>>> float(cl.mse_loss(np.array([1.0, 2.0]), np.array([1.0, 0.0])))
+2.0
+"""
+
+from __future__ import annotations
+
+from . import (
+    classification,
+    detection,
+    gan,
+    perceptual,
+    regression,
+    regularizers,
+    schedules,
+    segmentation,
+    transforms,
+)
+from ._registry import LossInfo, catalog, get, register
+from .adapters import backend_of, native, set_native
+from .classification import *  # noqa: F403
+from .detection import *  # noqa: F403
+from .gan import *  # noqa: F403
+from .perceptual import *  # noqa: F403
+from .regression import *  # noqa: F403
+from .regularizers import *  # noqa: F403
+from .schedules import *  # noqa: F403
+from .segmentation import *  # noqa: F403
+from .transforms import *  # noqa: F403
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "LossInfo",
+    "catalog",
+    "get",
+    "register",
+    "backend_of",
+    "native",
+    "set_native",
+    "classification",
+    "detection",
+    "gan",
+    "perceptual",
+    "regression",
+    "regularizers",
+    "schedules",
+    "segmentation",
+    "transforms",
+    *classification.__all__,
+    *detection.__all__,
+    *gan.__all__,
+    *perceptual.__all__,
+    *regression.__all__,
+    *regularizers.__all__,
+    *schedules.__all__,
+    *segmentation.__all__,
+    *transforms.__all__,
+]
+
+
+def __getattr__(name: str):
+    # ``corelosses.torch`` / ``.jax`` / ``.keras`` are imported on demand only.
+    if name in ("torch", "jax", "keras"):
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'corelosses' has no attribute {name!r}")

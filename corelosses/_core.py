@@ -1,0 +1,291 @@
+"""What every loss shares: namespace, dtypes, masks, weights, reduction, checks.
+
+A loss calls these helpers and then only array-API functions on ``be.xp``.
+Nothing here imports a framework; backend differences live in
+:mod:`corelosses.adapters`.
+
+Masking follows the double-``where`` rule: masked entries of every input are
+replaced by a safe value *before* the formula runs, and the loss is set to
+exactly 0 there afterwards, so a NaN or inf under the mask reaches neither the
+value nor the gradient.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Sequence
+
+from .adapters import Backend, backend_of
+
+Array = Any
+
+REDUCTIONS = ("mean", "sum", "none")
+
+__all__ = [
+    "Array",
+    "Backend",
+    "backend_of",
+    "check_reduction",
+    "check_choice",
+    "check_number",
+    "floating",
+    "cast_to",
+    "check_same_shape",
+    "check_broadcastable",
+    "as_mask",
+    "and_masks",
+    "ignore_value_mask",
+    "sanitize",
+    "reduce",
+    "check_unit_interval",
+    "check_class_indices",
+    "normalize_axis",
+    "pair_setup",
+]
+
+
+# ----------------------------------------------------------------- options
+def check_reduction(fname: str, reduction: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(
+            f"{fname}: 'reduction' must be one of {REDUCTIONS}, got {reduction!r}"
+        )
+
+
+def check_choice(fname: str, argname: str, value: Any, choices: Sequence[Any]) -> None:
+    if value not in choices:
+        raise ValueError(
+            f"{fname}: '{argname}' must be one of {tuple(choices)}, got {value!r}"
+        )
+
+
+def check_number(
+    fname: str,
+    argname: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    allow_none: bool = False,
+) -> None:
+    """Check a Python scalar option against an interval; name it on failure."""
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"{fname}: '{argname}' must be a real number, got {type(value).__name__} {value!r}"
+        )
+    ok = True
+    if low is not None:
+        ok &= value > low if low_open else value >= low
+    if high is not None:
+        ok &= value < high if high_open else value <= high
+    if not ok or math.isnan(value):
+        lo = "(" if low_open else "["
+        hi = ")" if high_open else "]"
+        rng = f"{lo}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi}"
+        raise ValueError(f"{fname}: '{argname}' must be in {rng}, got {value!r}")
+
+
+def normalize_axis(fname: str, argname: str, axis: int, ndim: int) -> int:
+    if not isinstance(axis, int) or isinstance(axis, bool):
+        raise TypeError(f"{fname}: '{argname}' must be an int, got {axis!r}")
+    if not -ndim <= axis < ndim:
+        raise ValueError(
+            f"{fname}: '{argname}'={axis} is out of range for an input of rank {ndim}"
+        )
+    return axis % ndim
+
+
+# ------------------------------------------------------------------ dtypes
+def floating(be: Backend, x: Array, fname: str, argname: str = "input") -> Array:
+    """``x`` as a floating array; float16/bfloat16 are promoted to float32."""
+    xp = be.xp
+    dt = x.dtype
+    if xp.isdtype(dt, "real floating"):
+        if be.is_half(dt):
+            return xp.astype(x, xp.float32)
+        return x
+    raise TypeError(
+        f"{fname}: '{argname}' must be a real floating-point array, got dtype {dt}"
+    )
+
+
+def cast_to(be: Backend, t: Array, dtype: Any) -> Array:
+    """Cast a target/weight (int, bool or float) to the compute dtype."""
+    if t.dtype == dtype:
+        return t
+    return be.xp.astype(t, dtype)
+
+
+# ------------------------------------------------------------------ shapes
+def check_same_shape(fname: str, x: Array, t: Array, argname: str = "target") -> None:
+    if tuple(x.shape) != tuple(t.shape):
+        raise ValueError(
+            f"{fname}: '{argname}' must have the input's shape {tuple(x.shape)}, "
+            f"got {tuple(t.shape)}"
+        )
+
+
+def _broadcast_shapes(a: Sequence[int], b: Sequence[int]) -> tuple[int, ...] | None:
+    out = []
+    for i in range(1, max(len(a), len(b)) + 1):
+        da = a[-i] if i <= len(a) else 1
+        db = b[-i] if i <= len(b) else 1
+        if da == db or db == 1:
+            out.append(da)
+        elif da == 1:
+            out.append(db)
+        else:
+            return None
+    return tuple(reversed(out))
+
+
+def check_broadcastable(fname: str, argname: str, arr: Array, shape: Sequence[int]) -> None:
+    """``arr`` must broadcast to ``shape`` without growing it."""
+    shape = tuple(shape)
+    b = _broadcast_shapes(shape, tuple(arr.shape))
+    if b != shape:
+        raise ValueError(
+            f"{fname}: '{argname}' of shape {tuple(arr.shape)} does not broadcast to "
+            f"the unreduced loss's shape {shape}"
+        )
+
+
+# ------------------------------------------------------------------- masks
+def as_mask(be: Backend, mask: Array | None, shape: Sequence[int], fname: str) -> Array | None:
+    """A boolean mask broadcastable to ``shape`` (``{0, 1}`` arrays accepted)."""
+    if mask is None:
+        return None
+    xp = be.xp
+    check_broadcastable(fname, "mask", mask, shape)
+    if mask.dtype == xp.bool:
+        return mask
+    if xp.isdtype(mask.dtype, ("integral", "real floating")):
+        return mask != 0
+    raise TypeError(f"{fname}: 'mask' must be boolean or 0/1, got dtype {mask.dtype}")
+
+
+def and_masks(xp: Any, a: Array | None, b: Array | None) -> Array | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return xp.logical_and(a, b)
+
+
+def ignore_value_mask(be: Backend, target: Array, ignore_value: float | None) -> Array | None:
+    """True where ``target`` holds a label (``!= ignore_value``; NaN matches NaN)."""
+    if ignore_value is None:
+        return None
+    xp = be.xp
+    if isinstance(ignore_value, float) and math.isnan(ignore_value):
+        return xp.logical_not(xp.isnan(target))
+    return target != ignore_value
+
+
+def sanitize(xp: Any, valid: Array | None, x: Array, fill: float = 0.0) -> Array:
+    """Replace entries outside ``valid`` by ``fill`` (the first ``where``)."""
+    if valid is None:
+        return x
+    return xp.where(valid, x, fill)
+
+
+# --------------------------------------------------------------- reduction
+def reduce(
+    be: Backend,
+    loss: Array,
+    reduction: str,
+    *,
+    weight: Array | None = None,
+    valid: Array | None = None,
+    denom: Array | None = None,
+) -> Array:
+    """Apply ``weight``, zero the invalid entries (the second ``where``), reduce.
+
+    ``"mean"`` divides by ``denom`` when given (e.g. the summed class weights
+    of ``cross_entropy``), else by the number of valid entries; a zero
+    denominator (everything masked, or an empty batch) gives 0, not NaN.
+    """
+    xp = be.xp
+    if weight is not None:
+        loss = loss * weight
+    if valid is not None:
+        loss = xp.where(valid, loss, 0.0)
+    if reduction == "none":
+        return loss
+    total = xp.sum(loss)
+    if reduction == "sum":
+        return total
+    if denom is None:
+        if valid is None:
+            return total / max(math.prod(loss.shape), 1)
+        denom = xp.sum(xp.astype(xp.broadcast_to(valid, loss.shape), loss.dtype))
+    return total / xp.where(denom == 0, 1.0, denom)
+
+
+# ------------------------------------------------------------ value checks
+def check_unit_interval(be: Backend, x: Array, fname: str, argname: str = "input") -> None:
+    """Probabilities must lie in [0, 1] (checked where it costs no sync or trace)."""
+    if be.concrete(x):
+        xp = be.xp
+        if bool(xp.any(xp.logical_or(x < 0, x > 1))):
+            raise ValueError(
+                f"{fname}: '{argname}' must hold probabilities in [0, 1] "
+                "(pass from_logits=True for logits)"
+            )
+
+
+def check_class_indices(
+    be: Backend, t: Array, num_classes: int, fname: str, ignore_index: int | None
+) -> None:
+    """Class indices in ``[0, C)`` (or equal to ``ignore_index``), checked where cheap."""
+    xp = be.xp
+    if not xp.isdtype(t.dtype, "integral"):
+        raise TypeError(f"{fname}: class-index 'target' must be integers, got dtype {t.dtype}")
+    if be.concrete(t):
+        bad = xp.logical_or(t < 0, t >= num_classes)
+        if ignore_index is not None:
+            bad = xp.logical_and(bad, t != ignore_index)
+        if bool(xp.any(bad)):
+            raise ValueError(
+                f"{fname}: 'target' holds class indices outside [0, {num_classes})"
+                + ("" if ignore_index is None else f" other than ignore_index={ignore_index}")
+            )
+
+
+# --------------------------------------------------------- common prologue
+def pair_setup(
+    fname: str,
+    input: Array,
+    target: Array,
+    *,
+    weight: Array | None,
+    mask: Array | None,
+    reduction: str,
+    ignore_value: float | None = None,
+) -> tuple[Backend, Any, Array, Array, Array | None, Array | None]:
+    """Prologue of elementwise ``(input, target)`` losses.
+
+    Returns ``(be, xp, input, target, weight, valid)`` with the input in its
+    compute dtype, the target, weight cast to it, and both arrays sanitized
+    where ``valid`` (mask and ``ignore_value``) is false.
+    """
+    check_reduction(fname, reduction)
+    be = backend_of(input, target, weight, mask)
+    xp = be.xp
+    input = floating(be, input, fname)
+    check_same_shape(fname, input, target)
+    target = cast_to(be, target, input.dtype)
+    valid = and_masks(
+        xp, as_mask(be, mask, input.shape, fname), ignore_value_mask(be, target, ignore_value)
+    )
+    if weight is not None:
+        check_broadcastable(fname, "weight", weight, input.shape)
+        weight = cast_to(be, weight, input.dtype)
+    input = sanitize(xp, valid, input)
+    target = sanitize(xp, valid, target)
+    return be, xp, input, target, weight, valid

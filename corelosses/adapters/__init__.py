@@ -1,0 +1,169 @@
+"""Backend resolution: array -> :class:`Backend`, cached by the array's type.
+
+One tiny module per framework (``torch.py``, ``jax.py``, ...), imported only
+when an array of that framework reaches a loss, so corelosses never imports a
+framework the caller did not import. Third-party backends register through
+the ``corelosses.backends`` entry point group: the entry point loads a
+callable ``make(xp) -> Backend`` and is matched by the namespace's module
+name.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Any
+
+from ._generic import Backend, NoAutodiffBackend
+
+__all__ = ["Backend", "NoAutodiffBackend", "backend_of", "get_backend", "set_native", "native"]
+
+_BY_TYPE: dict[type, Backend] = {}
+_BY_NAME: dict[str, Backend] = {}
+_SCALARS = (int, float, bool, complex)
+_NATIVE = os.environ.get("CORELOSSES_NATIVE", "1").lower() not in ("0", "false", "no")
+
+# namespace predicate name in array_api_compat -> adapter module
+_KNOWN = (
+    ("is_numpy_namespace", "numpy"),
+    ("is_torch_namespace", "torch"),
+    ("is_jax_namespace", "jax"),
+    ("is_dask_namespace", "dask"),
+    ("is_cupy_namespace", "cupy"),
+    ("is_array_api_strict_namespace", "array_api_strict"),
+)
+
+
+def _adapter_module(name: str) -> Any:
+    # Import statements (not importlib) so that torch.compile can trace a first
+    # call that resolves the backend.
+    if name == "torch":
+        from . import torch as mod
+    elif name == "jax":
+        from . import jax as mod
+    elif name == "numpy":
+        from . import numpy as mod
+    elif name == "dask":
+        from . import dask as mod
+    else:
+        from . import cupy as mod
+    return mod
+
+
+def _plugin_backends() -> dict[str, Any]:
+    from .._registry import load_entry_points
+
+    return load_entry_points("corelosses.backends")
+
+
+def _make(xp: Any) -> Backend:
+    import array_api_compat as compat
+
+    for pred, name in _KNOWN:
+        if getattr(compat, pred)(xp):
+            if name in _BY_NAME:
+                return _BY_NAME[name]
+            if name == "array_api_strict":
+                be: Backend = NoAutodiffBackend(xp, name)
+            else:
+                be = _adapter_module(name).make(xp)
+            break
+    else:
+        modname = getattr(xp, "__name__", repr(xp))
+        if modname in _BY_NAME:
+            return _BY_NAME[modname]
+        plugins = _plugin_backends()
+        root = modname.split(".")[0]
+        make = plugins.get(modname) or plugins.get(root)
+        if make is not None:
+            be = make(xp)
+        else:
+            be = NoAutodiffBackend(xp, modname)
+        name = be.name
+    be.native = _NATIVE
+    _BY_NAME[name] = be
+    return be
+
+
+def _resolve(a: Any) -> Backend:
+    import array_api_compat as compat
+
+    try:
+        xp = compat.array_namespace(a)
+    except TypeError as e:
+        raise TypeError(
+            f"expected an array (NumPy, CuPy, PyTorch, JAX, Dask, ...), got {type(a).__name__}"
+        ) from e
+    return _make(xp)
+
+
+def backend_of(*arrays: Any) -> Backend:
+    """The one backend of every array among ``arrays`` (``None`` and scalars skipped).
+
+    Raises
+    ------
+    TypeError
+        If the arrays come from different namespaces (both are named), or
+        if none is an array.
+    """
+    found = None
+    for a in arrays:
+        if a is None or isinstance(a, _SCALARS):
+            continue
+        t = type(a)
+        be = _BY_TYPE.get(t)
+        if be is None:
+            be = _resolve(a)
+            _BY_TYPE[t] = be
+        if found is None:
+            found = be
+        elif be is not found:
+            raise TypeError(
+                f"arrays from different namespaces: {found.name} and {be.name} "
+                f"(got {type(arrays[0]).__module__}.{type(arrays[0]).__name__} and "
+                f"{t.__module__}.{t.__name__}); convert them to one framework first"
+            )
+    if found is None:
+        raise TypeError("no array argument: pass arrays, not Python scalars or None")
+    return found
+
+
+def get_backend(name_or_array: Any) -> Backend:
+    """The backend for a name already seen (``"torch"``) or for an array."""
+    if isinstance(name_or_array, str):
+        try:
+            return _BY_NAME[name_or_array]
+        except KeyError:
+            raise ValueError(f"backend {name_or_array!r} has not been used yet") from None
+    return backend_of(name_or_array)
+
+
+def set_native(flag: bool) -> bool:
+    """Use native kernels (``True``, default) or the pure array-API path.
+
+    Returns the previous setting. Also ``CORELOSSES_NATIVE=0`` at start-up.
+    """
+    global _NATIVE
+    old = _NATIVE
+    _NATIVE = bool(flag)
+    for be in _BY_NAME.values():
+        be.native = _NATIVE
+    return old
+
+
+class native:
+    """Context manager: ``with corelosses.native(False): ...`` forces the generic path."""
+
+    def __init__(self, flag: bool):
+        self.flag = flag
+
+    def __enter__(self):
+        self.old = set_native(self.flag)
+        return self
+
+    def __exit__(self, *exc):
+        set_native(self.old)
+
+
+def _warn(msg: str) -> None:
+    warnings.warn(msg, RuntimeWarning, stacklevel=3)

@@ -1,0 +1,126 @@
+"""The pure array-API backend: every primitive written with standard calls only.
+
+Each framework adapter subclasses :class:`Backend` and overrides a primitive
+only where its native kernel computes the same function (same value, same
+gradient), so the generic implementations here are the definition of every
+primitive and the fallback for any namespace we do not know.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+Array = Any
+
+
+class Backend:
+    """Primitives for one array namespace.
+
+    Attributes
+    ----------
+    name : str
+        Short backend name (``"numpy"``, ``"torch"``, ...).
+    xp : module
+        The array-API namespace (array-api-compat wrapped where needed).
+    has_autodiff : bool
+        Whether the framework differentiates through these calls.
+    native : bool
+        Whether native kernels are used (``False`` forces the generic path).
+    """
+
+    name = "generic"
+    has_autodiff = False
+
+    def __init__(self, xp: Any, name: str | None = None):
+        self.xp = xp
+        if name is not None:
+            self.name = name
+        self.native = True
+
+    def __repr__(self) -> str:
+        return f"<corelosses backend {self.name!r} native={self.native}>"
+
+    # ------------------------------------------------------------------ dtypes
+    def is_half(self, dtype: Any) -> bool:
+        """True for 16-bit floating dtypes (float16, bfloat16)."""
+        xp = self.xp
+        try:
+            return xp.isdtype(dtype, "real floating") and xp.finfo(dtype).bits < 32
+        except (TypeError, ValueError):
+            return False
+
+    def concrete(self, x: Array) -> bool:
+        """Whether value checks on ``x`` are cheap and possible (no trace, no sync)."""
+        return True
+
+    # -------------------------------------------------------------- autodiff
+    def stop_gradient(self, x: Array) -> Array:
+        """Identity whose gradient is zero. Without autodiff: the identity."""
+        return x
+
+    def custom_vjp(self, fun: Callable, bwd: Callable) -> Callable:
+        """Attach an analytic backward pass to ``fun``.
+
+        ``fun(*arrays) -> (out, residuals)``; ``bwd(residuals, g) -> tuple`` of
+        gradients, one per array argument (``None`` for no gradient). Returns a
+        callable ``f(*arrays) -> out``. Without autodiff the value is all that
+        matters, so the generic hook simply drops the residuals.
+        """
+
+        def call(*arrays):
+            return fun(*arrays)[0]
+
+        return call
+
+    def grad_of(self, fn: Callable, x: Array) -> tuple[Array, Array]:
+        """Return ``(y, dy/dx)`` of a critic, differentiable itself (for penalties)."""
+        raise TypeError(
+            f"the {self.name!r} namespace has no automatic differentiation: "
+            "gradient penalties need torch or jax arrays"
+        )
+
+    # ------------------------------------------------------------ primitives
+    def softplus(self, x: Array) -> Array:
+        """``log(1 + exp(x))``, stable for any magnitude."""
+        xp = self.xp
+        return xp.logaddexp(xp.zeros_like(x), x)
+
+    def log_sigmoid(self, x: Array) -> Array:
+        """``log(sigmoid(x)) = -softplus(-x)``."""
+        return -self.softplus(-x)
+
+    def sigmoid(self, x: Array) -> Array:
+        """Logistic function, finite gradient for any magnitude."""
+        return self.xp.exp(self.log_sigmoid(x))
+
+    def logsumexp(self, x: Array, axis: int = -1, keepdims: bool = False) -> Array:
+        """``log(sum(exp(x), axis))`` shifted by the (finite) maximum."""
+        xp = self.xp
+        m = xp.max(x, axis=axis, keepdims=True)
+        m = xp.where(xp.isfinite(m), m, 0.0)
+        m = self.stop_gradient(m)
+        out = xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True)) + m
+        if not keepdims:
+            out = xp.squeeze(out, axis=axis)
+        return out
+
+    def log_softmax(self, x: Array, axis: int = -1) -> Array:
+        """``x - logsumexp(x, axis)``."""
+        return x - self.logsumexp(x, axis=axis, keepdims=True)
+
+    def softmax(self, x: Array, axis: int = -1) -> Array:
+        """``exp(log_softmax(x))``."""
+        xp = self.xp
+        e = xp.exp(x - self.stop_gradient(xp.max(x, axis=axis, keepdims=True)))
+        return e / xp.sum(e, axis=axis, keepdims=True)
+
+    def bce_with_logits(self, x: Array, y: Array, pos_weight: Array | None = None) -> Array:
+        """Elementwise ``-(pw y log s(x) + (1 - y) log(1 - s(x)))`` (torch's formula)."""
+        sp = self.softplus(-x)  # -log sigmoid(x)
+        if pos_weight is None:
+            return (1.0 - y) * x + sp
+        return (1.0 - y) * x + (1.0 + (pos_weight - 1.0) * y) * sp
+
+
+class NoAutodiffBackend(Backend):
+    """Namespaces without automatic differentiation (NumPy, array-api-strict, Dask, CuPy)."""

@@ -1,0 +1,409 @@
+"""Classification losses: binary and multi-class cross entropy, focal losses.
+
+All take logits by default (``from_logits=True``) and are stable for logits of
+any magnitude and for probabilities of exactly 0 and 1.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import _core as c
+from ._registry import register
+
+Array = Any
+
+__all__ = ["binary_cross_entropy", "cross_entropy", "focal_loss", "softmax_focal_loss"]
+
+_LOG_FLOOR = -100.0  # torch's clamp of log(p) in binary_cross_entropy
+
+
+def _safe_log(xp: Any, p: Array) -> Array:
+    """``log(p)`` clamped at -100 (torch's convention), finite gradient at p = 0."""
+    pos = p > 0
+    return xp.where(pos, xp.log(xp.where(pos, p, 1.0)), _LOG_FLOOR)
+
+
+# ------------------------------------------------------------------ examples
+def _ex_binary(rng):
+    x = rng.normal(size=(6, 5)) * 3
+    y = (rng.uniform(size=(6, 5)) > 0.5).astype("float64")
+    return (x, y), {}
+
+
+def _ex_binary_soft(rng):
+    x = rng.normal(size=(4, 7)) * 3
+    y = rng.uniform(size=(4, 7))
+    return (x, y), {"pos_weight": rng.uniform(0.5, 2.0, size=(7,)), "label_smoothing": 0.1}
+
+
+def _ex_multiclass(rng):
+    x = rng.normal(size=(8, 5)) * 2
+    y = rng.integers(0, 5, size=(8,))
+    y[1] = -100
+    return (x, y), {"ignore_index": -100, "class_weight": rng.uniform(0.5, 2, size=(5,)),
+                    "label_smoothing": 0.1}
+
+
+def _ex_focal(rng):
+    x = rng.normal(size=(6, 5)) * 3
+    y = (rng.uniform(size=(6, 5)) > 0.7).astype("float64")
+    return (x, y), {"alpha": 0.25, "gamma": 2.0}
+
+
+def _ex_softmax_focal(rng):
+    x = rng.normal(size=(3, 4, 6)) * 2
+    y = rng.integers(0, 4, size=(3, 6))
+    return (x, y), {"axis": 1, "gamma": 1.5, "alpha": rng.uniform(0.2, 1.0, size=(4,))}
+
+
+# ------------------------------------------------------------------- losses
+@register(
+    "classification",
+    "torch.nn.functional.binary_cross_entropy(_with_logits); Keras label smoothing",
+    peers=("torch.nn.functional.binary_cross_entropy_with_logits", "optax.sigmoid_binary_cross_entropy",
+           "keras.losses.binary_crossentropy"),
+    example=_ex_binary_soft,
+)
+def binary_cross_entropy(
+    input: Array,
+    target: Array,
+    /,
+    *,
+    from_logits: bool = True,
+    pos_weight: Array | None = None,
+    label_smoothing: float = 0.0,
+    weight: Array | None = None,
+    mask: Array | None = None,
+    reduction: str = "mean",
+) -> Array:
+    r"""Binary cross entropy, elementwise, on logits or probabilities.
+
+    .. math::
+        \ell = -\big(w_+\, y \log \sigma(x) + (1 - y) \log(1 - \sigma(x))\big)
+
+    with ``w_+ = pos_weight`` (broadcast over the last axis, as in
+    :func:`torch.nn.functional.binary_cross_entropy_with_logits`). On logits
+    it is computed as ``(1 - y) x + (1 + (w_+ - 1) y) softplus(-x)``, finite
+    for any ``|x|``. On probabilities (``from_logits=False``) ``log p`` is
+    clamped at -100 like :func:`torch.nn.functional.binary_cross_entropy`, so
+    ``p`` of exactly 0 or 1 gives a finite value and gradient.
+
+    Label smoothing follows Keras: ``y <- y (1 - s) + s / 2``.
+
+    Parameters
+    ----------
+    input : array
+        Logits (or probabilities with ``from_logits=False``), any shape.
+    target : array
+        Targets in [0, 1], same shape; integer or boolean targets are cast.
+    from_logits : bool
+        Whether ``input`` holds logits.
+    pos_weight : array, optional
+        Weight of positive examples, broadcast against ``input``.
+    label_smoothing : float
+        ``s`` in [0, 1).
+    weight, mask, reduction
+        See the conventions in the README: elementwise weight, boolean mask
+        (mean over unmasked entries), ``"mean"``/``"sum"``/``"none"``.
+
+    Returns
+    -------
+    array
+        Scalar, or the elementwise loss for ``reduction="none"``.
+
+    Examples
+    --------
+    >>> import numpy as np, corelosses as cl
+    >>> x = np.array([2.0, -1.0, 0.0]); y = np.array([1.0, 0.0, 1.0])
+    >>> round(float(cl.binary_cross_entropy(x, y)), 6)
+    0.37753
+    """
+    fname = "binary_cross_entropy"
+    c.check_number(fname, "label_smoothing", label_smoothing, low=0, high=1, high_open=True)
+    be, xp, x, y, weight, valid = c.pair_setup(
+        fname, input, target, weight=weight, mask=mask, reduction=reduction
+    )
+    if label_smoothing:
+        y = y * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if pos_weight is not None:
+        c.check_broadcastable(fname, "pos_weight", pos_weight, x.shape)
+        pos_weight = c.cast_to(be, pos_weight, x.dtype)
+    if from_logits:
+        loss = be.bce_with_logits(x, y, pos_weight)
+    else:
+        c.check_unit_interval(be, x, fname)
+        log_p = _safe_log(xp, x)
+        log_1mp = _safe_log(xp, 1.0 - x)
+        pos = y * log_p if pos_weight is None else pos_weight * y * log_p
+        loss = -(pos + (1.0 - y) * log_1mp)
+    return c.reduce(be, loss, reduction, weight=weight, valid=valid)
+
+
+def _class_setup(fname, input, target, axis, from_logits, ignore_index, mask, reduction, weight):
+    """Shared prologue of the softmax losses: returns log-probs, one-hot/soft targets."""
+    c.check_reduction(fname, reduction)
+    be = c.backend_of(input, target, mask, weight)
+    xp = be.xp
+    x = c.floating(be, input, fname)
+    ax = c.normalize_axis(fname, "axis", axis, x.ndim)
+    num_classes = x.shape[ax]
+    loss_shape = x.shape[:ax] + x.shape[ax + 1:]
+    if xp.isdtype(target.dtype, "real floating") and tuple(target.shape) == tuple(x.shape):
+        if ignore_index is not None:
+            raise ValueError(
+                f"{fname}: 'ignore_index' needs class-index targets, got a float target "
+                f"of the input's shape {tuple(x.shape)} (probabilities); use mask= instead"
+            )
+        indices = None
+        valid = None
+    else:
+        if tuple(target.shape) != tuple(loss_shape):
+            raise ValueError(
+                f"{fname}: 'target' must hold class indices of shape {tuple(loss_shape)} "
+                f"(input's shape without axis {ax}) or probabilities of shape "
+                f"{tuple(x.shape)}, got {tuple(target.shape)} ({target.dtype})"
+            )
+        c.check_class_indices(be, target, num_classes, fname, ignore_index)
+        indices = target
+        valid = None if ignore_index is None else target != ignore_index
+    valid = c.and_masks(xp, c.as_mask(be, mask, loss_shape, fname), valid)
+    if weight is not None:
+        c.check_broadcastable(fname, "weight", weight, loss_shape)
+        weight = c.cast_to(be, weight, x.dtype)
+    if valid is not None:
+        x = xp.where(xp.expand_dims(xp.broadcast_to(valid, loss_shape), axis=ax), x, 0.0)
+    if from_logits:
+        logp = be.log_softmax(x, axis=ax)
+    else:
+        c.check_unit_interval(be, x, fname)
+        logp = _safe_log(xp, x)
+    cshape = [1] * x.ndim
+    cshape[ax] = num_classes
+    if indices is not None:
+        classes = xp.reshape(xp.arange(num_classes, dtype=indices.dtype), tuple(cshape))
+        y = xp.astype(xp.expand_dims(indices, axis=ax) == classes, x.dtype)
+    else:
+        y = c.sanitize(xp, None if valid is None else xp.expand_dims(valid, axis=ax), target)
+        y = c.cast_to(be, y, x.dtype)
+    return be, xp, x, logp, y, indices, valid, weight, ax, tuple(cshape), num_classes
+
+
+def _class_vector(be, vec, cshape, dtype, fname, argname, num_classes):
+    if vec is None:
+        return None
+    xp = be.xp
+    if tuple(vec.shape) != (num_classes,):
+        raise ValueError(
+            f"{fname}: '{argname}' must have shape ({num_classes},) (one per class), "
+            f"got {tuple(vec.shape)}"
+        )
+    return xp.reshape(c.cast_to(be, vec, dtype), cshape)
+
+
+@register(
+    "classification",
+    "torch.nn.functional.cross_entropy (class weights, ignore_index, label smoothing)",
+    peers=("torch.nn.functional.cross_entropy", "optax.softmax_cross_entropy",
+           "optax.softmax_cross_entropy_with_integer_labels"),
+    example=_ex_multiclass,
+)
+def cross_entropy(
+    input: Array,
+    target: Array,
+    /,
+    *,
+    axis: int = -1,
+    from_logits: bool = True,
+    class_weight: Array | None = None,
+    ignore_index: int | None = None,
+    label_smoothing: float = 0.0,
+    weight: Array | None = None,
+    mask: Array | None = None,
+    reduction: str = "mean",
+) -> Array:
+    r"""Softmax cross entropy with the exact semantics of ``F.cross_entropy``.
+
+    With ``log p = log_softmax(input, axis)``, class weights ``w`` and
+    smoothing ``s`` over ``C`` classes, a sample with class index ``k`` has
+
+    .. math::
+        \ell = (1 - s)\, w_k (-\log p_k) + \frac{s}{C} \sum_c w_c (-\log p_c)
+
+    and ``"mean"`` divides the sum by ``sum w_k`` over the valid samples
+    (PyTorch's rule). With probability targets ``y`` (input's shape),
+    ``\ell = -\sum_c w_c \tilde y_c \log p_c`` with
+    ``\tilde y = (1 - s) y + s / C`` and ``"mean"`` divides by the number of
+    valid samples. Targets equal to ``ignore_index`` or masked out contribute
+    nothing. Targets are one-hot encoded by comparison, never by indexing, so
+    an ``ignore_index`` of -100 is never used as an index.
+
+    Parameters
+    ----------
+    input : array
+        Logits (probabilities with ``from_logits=False``), classes on ``axis``.
+    target : array
+        Integer class indices (input's shape without ``axis``) or
+        probabilities (input's shape).
+    axis : int
+        The class axis (``1`` for PyTorch's ``(N, C, ...)`` layout).
+    class_weight : array, optional
+        One weight per class.
+    ignore_index : int, optional
+        Class index to ignore (class-index targets only).
+    label_smoothing : float
+        ``s`` in [0, 1).
+    weight : array, optional
+        Per-sample weight, broadcast to the unreduced loss.
+    mask, reduction
+        As for every loss.
+
+    Examples
+    --------
+    >>> import numpy as np, corelosses as cl
+    >>> logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 3.0]])
+    >>> round(float(cl.cross_entropy(logits, np.array([0, 2]))), 6)
+    0.170142
+    """
+    fname = "cross_entropy"
+    c.check_number(fname, "label_smoothing", label_smoothing, low=0, high=1, high_open=True)
+    be, xp, x, logp, y, idx, valid, weight, ax, cshape, C = _class_setup(
+        fname, input, target, axis, from_logits, ignore_index, mask, reduction, weight
+    )
+    cw = _class_vector(be, class_weight, cshape, x.dtype, fname, "class_weight", C)
+    wlogp = logp if cw is None else logp * cw
+    nll = -xp.sum(y * wlogp, axis=ax)
+    denom = None
+    if idx is not None:
+        if label_smoothing:
+            nll = (1.0 - label_smoothing) * nll - (label_smoothing / C) * xp.sum(wlogp, axis=ax)
+        if cw is not None and reduction == "mean":
+            # PyTorch divides by the summed weights of the valid targets; a
+            # per-sample ``weight`` multiplies the loss only (as BCE's weight).
+            denom = xp.sum(c.sanitize(xp, valid, xp.sum(y * cw, axis=ax)))
+    elif label_smoothing:
+        ys = (1.0 - label_smoothing) * y + label_smoothing / C
+        nll = -xp.sum(ys * wlogp, axis=ax)
+    return c.reduce(be, nll, reduction, weight=weight, valid=valid, denom=denom)
+
+
+@register(
+    "classification",
+    "Lin et al. 2017, Focal Loss for Dense Object Detection; torchvision.ops.sigmoid_focal_loss",
+    peers=("torchvision.ops.sigmoid_focal_loss", "optax.sigmoid_focal_loss"),
+    example=_ex_focal,
+)
+def focal_loss(
+    input: Array,
+    target: Array,
+    /,
+    *,
+    alpha: float | None = 0.25,
+    gamma: float = 2.0,
+    from_logits: bool = True,
+    weight: Array | None = None,
+    mask: Array | None = None,
+    reduction: str = "mean",
+) -> Array:
+    r"""Binary (sigmoid) focal loss, torchvision's formula and alpha convention.
+
+    .. math::
+        \ell = \alpha_t\, (1 - p_t)^\gamma\, \mathrm{BCE}(x, y), \quad
+        p_t = p y + (1 - p)(1 - y), \quad \alpha_t = \alpha y + (1 - \alpha)(1 - y)
+
+    with ``p = sigmoid(x)`` (or ``x`` itself when ``from_logits=False``).
+    ``alpha=None`` switches the class balancing off. For non-integer ``gamma``
+    the modulating factor is ``exp(gamma log(1 - p_t))`` behind a
+    double-``where``, so ``1 - p_t = 0`` gives a zero, finite gradient.
+
+    Examples
+    --------
+    >>> import numpy as np, corelosses as cl
+    >>> x = np.array([3.0, -2.0]); y = np.array([1.0, 1.0])
+    >>> round(float(cl.focal_loss(x, y, reduction="sum")), 6)
+    0.446315
+    """
+    fname = "focal_loss"
+    c.check_number(fname, "gamma", gamma, low=0)
+    c.check_number(fname, "alpha", alpha, low=0, high=1, allow_none=True)
+    be, xp, x, y, weight, valid = c.pair_setup(
+        fname, input, target, weight=weight, mask=mask, reduction=reduction
+    )
+    if from_logits:
+        ce = be.bce_with_logits(x, y)
+        p = be.sigmoid(x)
+    else:
+        c.check_unit_interval(be, x, fname)
+        ce = -(y * _safe_log(xp, x) + (1.0 - y) * _safe_log(xp, 1.0 - x))
+        p = x
+    one_m_pt = p + y - 2.0 * p * y  # = p (1 - y) + (1 - p) y
+    loss = ce * _modulating(xp, one_m_pt, gamma)
+    if alpha is not None:
+        loss = (alpha * y + (1.0 - alpha) * (1.0 - y)) * loss
+    return c.reduce(be, loss, reduction, weight=weight, valid=valid)
+
+
+def _modulating(xp: Any, u: Array, gamma: float) -> Array:
+    """``u ** gamma`` for ``u`` in [0, 1] with a finite gradient at ``u = 0``."""
+    if gamma == 0:
+        return xp.ones_like(u)
+    if float(gamma).is_integer():
+        g = int(gamma)
+        return u if g == 1 else u**g
+    pos = u > 0
+    return xp.where(pos, xp.exp(gamma * xp.log(xp.where(pos, u, 1.0))), 0.0)
+
+
+@register(
+    "classification",
+    "Lin et al. 2017 (softmax form, as in their multi-class experiments); kornia.losses.focal_loss",
+    peers=("torch.nn.functional.cross_entropy (gamma=0)", "kornia.losses.focal_loss"),
+    example=_ex_softmax_focal,
+)
+def softmax_focal_loss(
+    input: Array,
+    target: Array,
+    /,
+    *,
+    gamma: float = 2.0,
+    alpha: float | Array | None = None,
+    axis: int = -1,
+    from_logits: bool = True,
+    ignore_index: int | None = None,
+    weight: Array | None = None,
+    mask: Array | None = None,
+    reduction: str = "mean",
+) -> Array:
+    r"""Multi-class focal loss on a softmax (not one-vs-rest sigmoids).
+
+    .. math::
+        \ell = -\sum_c \alpha_c\, y_c\, (1 - p_c)^\gamma \log p_c
+
+    with ``p = softmax(input, axis)``; ``y`` is the one-hot encoding of class
+    indices or a probability target. ``alpha`` is None (no weighting), a
+    scalar applied to every class, or one weight per class. ``gamma = 0``
+    with ``alpha=None`` is exactly :func:`cross_entropy`. ``"mean"`` divides
+    by the number of valid samples.
+
+    Examples
+    --------
+    >>> import numpy as np, corelosses as cl
+    >>> x = np.array([[2.0, 0.0, -1.0]])
+    >>> round(float(cl.softmax_focal_loss(x, np.array([0]), gamma=2.0)), 6)
+    0.005266
+    """
+    fname = "softmax_focal_loss"
+    c.check_number(fname, "gamma", gamma, low=0)
+    be, xp, x, logp, y, idx, valid, weight, ax, cshape, C = _class_setup(
+        fname, input, target, axis, from_logits, ignore_index, mask, reduction, weight
+    )
+    p = xp.exp(logp)
+    term = _modulating(xp, 1.0 - p, gamma) * logp
+    if alpha is not None:
+        if isinstance(alpha, (int, float)):
+            c.check_number(fname, "alpha", alpha, low=0)
+            term = alpha * term
+        else:
+            term = term * _class_vector(be, alpha, cshape, x.dtype, fname, "alpha", C)
+    loss = -xp.sum(y * term, axis=ax)
+    return c.reduce(be, loss, reduction, weight=weight, valid=valid)

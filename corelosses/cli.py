@@ -1,0 +1,48 @@
+"""The ``corelosses`` command: ``list``, ``check``, ``bench``, ``plot``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _list(args) -> int:
+    from . import catalog
+
+    rows = catalog()
+    if args.json:
+        import json
+
+        print(json.dumps([r.as_dict() for r in rows], indent=2))
+        return 0
+    w = max(len(r.name) for r in rows) + 2
+    print("name".ljust(w) + "family".ljust(16) + "backends tested".ljust(48) + "reference")
+    for r in rows:
+        print(r.name.ljust(w) + r.family.ljust(16) + ",".join(r.backends).ljust(48) + r.reference)
+    print(f"\n{len(rows)} functions")
+    return 0
+
+
+def _check(args) -> int:
+    from ._check import run_check
+
+    backends = args.backends.split(",") if args.backends else None
+    return run_check(backends=backends, names=args.names or None)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="corelosses", description=__doc__)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    pl = sub.add_parser("list", help="print the catalog")
+    pl.add_argument("--json", action="store_true")
+    pl.set_defaults(func=_list)
+    pc = sub.add_parser("check", help="every loss on every installed backend vs float64 NumPy")
+    pc.add_argument("names", nargs="*", help="only these losses")
+    pc.add_argument("--backends", help="comma-separated backends (default: all importable)")
+    pc.set_defaults(func=_check)
+    args = p.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

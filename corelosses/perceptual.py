@@ -1,0 +1,5 @@
+"""Perceptual (see ../shared/API.md); filled in by its issue."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
