@@ -13,7 +13,14 @@ from ._registry import register
 
 Array = Any
 
-__all__ = ["binary_cross_entropy", "cross_entropy", "focal_loss", "softmax_focal_loss"]
+__all__ = [
+    "binary_cross_entropy",
+    "cross_entropy",
+    "focal_loss",
+    "softmax_focal_loss",
+    "bi_tempered_logistic_loss",
+    "bi_tempered_binary_logistic_loss",
+]
 
 _LOG_FLOOR = -100.0  # torch's clamp of log(p) in binary_cross_entropy
 
@@ -207,6 +214,7 @@ def _class_vector(be, vec, cshape, dtype, fname, argname, num_classes):
     peers=("torch.nn.functional.cross_entropy", "optax.softmax_cross_entropy",
            "optax.softmax_cross_entropy_with_integer_labels"),
     example=_ex_multiclass,
+    mean="weighted",  # with class_weight, "mean" divides by the targets' summed weights
 )
 def cross_entropy(
     input: Array,
@@ -407,3 +415,7 @@ def softmax_focal_loss(
             term = term * _class_vector(be, alpha, cshape, x.dtype, fname, "alpha", C)
     loss = -xp.sum(y * term, axis=ax)
     return c.reduce(be, loss, reduction, weight=weight, valid=valid)
+
+
+# Defined in their own module (they need the custom-gradient hook); classification losses.
+from ._bitempered import bi_tempered_binary_logistic_loss, bi_tempered_logistic_loss  # noqa: E402

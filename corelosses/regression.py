@@ -102,7 +102,7 @@ def huber_loss(input: Array, target: Array, /, *, delta: float = 1.0, weight: Ar
     be, xp, x, y, w, valid = c.pair_setup(fname, input, target, weight=weight, mask=mask,
                                           reduction=reduction, ignore_value=ignore_value)
     a = xp.abs(x - y)
-    q = xp.minimum(a, delta)
+    q = xp.where(a < delta, a, delta)  # not minimum(a, scalar): a graph break in compat torch
     return c.reduce(be, q * (a - 0.5 * q), reduction, weight=w, valid=valid)
 
 
@@ -130,7 +130,7 @@ def smooth_l1_loss(input: Array, target: Array, /, *, beta: float = 1.0, weight:
     if beta == 0:
         loss = a
     else:
-        q = xp.minimum(a, beta)
+        q = xp.where(a < beta, a, beta)
         loss = q * (a - 0.5 * q) / beta
     return c.reduce(be, loss, reduction, weight=w, valid=valid)
 

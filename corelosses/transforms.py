@@ -2,4 +2,6 @@
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from ._bitempered import tempered_softmax
+
+__all__: list[str] = ["tempered_softmax"]
