@@ -124,7 +124,7 @@ def binary_cross_entropy(
     >>> import numpy as np, corelosses as cl
     >>> x = np.array([2.0, -1.0, 0.0]); y = np.array([1.0, 0.0, 1.0])
     >>> round(float(cl.binary_cross_entropy(x, y)), 6)
-    0.37753
+    0.377779
     """
     fname = "binary_cross_entropy"
     c.check_number(fname, "label_smoothing", label_smoothing, low=0, high=1, high_open=True)
@@ -271,7 +271,7 @@ def cross_entropy(
     >>> import numpy as np, corelosses as cl
     >>> logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 3.0]])
     >>> round(float(cl.cross_entropy(logits, np.array([0, 2]))), 6)
-    0.170142
+    0.175456
     """
     fname = "cross_entropy"
     c.check_number(fname, "label_smoothing", label_smoothing, low=0, high=1, high_open=True)
@@ -329,7 +329,7 @@ def focal_loss(
     >>> import numpy as np, corelosses as cl
     >>> x = np.array([3.0, -2.0]); y = np.array([1.0, 1.0])
     >>> round(float(cl.focal_loss(x, y, reduction="sum")), 6)
-    0.446315
+    0.412547
     """
     fname = "focal_loss"
     c.check_number(fname, "gamma", gamma, low=0)
@@ -398,7 +398,7 @@ def softmax_focal_loss(
     >>> import numpy as np, corelosses as cl
     >>> x = np.array([[2.0, 0.0, -1.0]])
     >>> round(float(cl.softmax_focal_loss(x, np.array([0]), gamma=2.0)), 6)
-    0.005266
+    0.004144
     """
     fname = "softmax_focal_loss"
     c.check_number(fname, "gamma", gamma, low=0)
