@@ -50,10 +50,30 @@ def _adapter_module(name: str) -> Any:
     return mod
 
 
-def _plugin_backends() -> dict[str, Any]:
-    from .._registry import load_entry_points
+_PLUGIN_BACKENDS: dict[str, Any] | None = None
 
-    return load_entry_points("corelosses.backends")
+
+def _plugin_backends() -> dict[str, Any]:
+    """``corelosses.backends`` entry points, loaded once (a broken one warns once)."""
+    global _PLUGIN_BACKENDS
+    if _PLUGIN_BACKENDS is None:
+        from .._registry import load_entry_points
+
+        _PLUGIN_BACKENDS = load_entry_points("corelosses.backends")
+    return _PLUGIN_BACKENDS
+
+
+def _backend_for(name: str, xp: Any) -> Backend:
+    """The singleton backend of a known framework."""
+    be = _BY_NAME.get(name)
+    if be is None:
+        if name == "array_api_strict":
+            be = NoAutodiffBackend(xp, name)
+        else:
+            be = _adapter_module(name).make(xp)
+        be.native = _NATIVE
+        _BY_NAME[name] = be
+    return be
 
 
 def _make(xp: Any) -> Backend:
@@ -61,33 +81,44 @@ def _make(xp: Any) -> Backend:
 
     for pred, name in _KNOWN:
         if getattr(compat, pred)(xp):
-            if name in _BY_NAME:
-                return _BY_NAME[name]
-            if name == "array_api_strict":
-                be: Backend = NoAutodiffBackend(xp, name)
-            else:
-                be = _adapter_module(name).make(xp)
-            break
-    else:
-        modname = getattr(xp, "__name__", repr(xp))
-        if modname in _BY_NAME:
-            return _BY_NAME[modname]
-        plugins = _plugin_backends()
-        root = modname.split(".")[0]
-        make = plugins.get(modname) or plugins.get(root)
-        if make is not None:
-            be = make(xp)
-        else:
-            be = NoAutodiffBackend(xp, modname)
-        name = be.name
+            return _backend_for(name, xp)
+    modname = getattr(xp, "__name__", repr(xp))
+    if modname in _BY_NAME:
+        return _BY_NAME[modname]
+    plugins = _plugin_backends()
+    make = plugins.get(modname) or plugins.get(modname.split(".")[0])
+    be = make(xp) if make is not None else NoAutodiffBackend(xp, modname)
     be.native = _NATIVE
-    _BY_NAME[name] = be
+    _BY_NAME[modname] = be
     return be
+
+
+def _known_namespace(a: Any) -> Backend | None:
+    """The backend of an array of a known framework, found from its type's module.
+
+    Import statements only (no ``array_namespace`` and its ``lru_cache``), so a
+    first call inside ``torch.compile`` traces without warnings or breaks.
+    """
+    root = type(a).__module__.partition(".")[0]
+    if root == "torch":
+        from array_api_compat import torch as xp
+    elif root == "numpy":
+        from array_api_compat import numpy as xp
+    elif root in ("jax", "jaxlib"):
+        from jax import numpy as xp
+
+        root = "jax"
+    else:
+        return None
+    return _backend_for(root, xp)
 
 
 def _resolve(a: Any) -> Backend:
     import array_api_compat as compat
 
+    be = _known_namespace(a)
+    if be is not None:
+        return be
     try:
         xp = compat.array_namespace(a)
     except TypeError as e:
