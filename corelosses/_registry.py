@@ -8,8 +8,9 @@ load gives a warning naming it, never an import error.
 
 from __future__ import annotations
 
+import types
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 __all__ = ["LossInfo", "register", "catalog", "get", "BACKENDS", "load_entry_points"]
@@ -84,6 +85,17 @@ def register(
 
     def deco(fn: Callable) -> Callable:
         key = name or fn.__name__
+        old = _CATALOG.get(key)
+        if _CURRENT_PLUGIN is not None and old is not None and old.plugin != _CURRENT_PLUGIN:
+            # A plugin never replaces a built-in (or another plugin's) loss.
+            warnings.warn(
+                f"corelosses: plugin {_CURRENT_PLUGIN!r} registers {key!r}, which "
+                f"{'plugin ' + repr(old.plugin) if old.plugin else 'corelosses'} already "
+                "defines; the plugin's version is ignored",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            return fn
         _CATALOG[key] = LossInfo(
             name=key,
             fn=fn,
@@ -127,12 +139,19 @@ def _load_loss_plugins() -> None:
     _PLUGINS_LOADED = True
     from importlib.metadata import entry_points
 
-    for ep in entry_points(group="corelosses.losses"):
+    try:
+        eps = list(entry_points(group="corelosses.losses"))
+    except Exception as e:  # noqa: BLE001 - broken metadata must not break import
+        warnings.warn(f"corelosses: reading loss plugins failed: {e}", RuntimeWarning, stacklevel=2)
+        return
+    for ep in eps:
         _CURRENT_PLUGIN = ep.name
+        before = set(_CATALOG)
         try:
             obj = ep.load()
-            if callable(obj) and not hasattr(obj, "__path__"):
+            if callable(obj) and not isinstance(obj, types.ModuleType):
                 obj()  # a ``register_losses()`` hook
+            _claim(ep, before)
         except Exception as e:  # noqa: BLE001
             warnings.warn(
                 f"corelosses: loss plugin {ep.name!r} ({ep.value}) failed to load: "
@@ -142,6 +161,17 @@ def _load_loss_plugins() -> None:
             )
         finally:
             _CURRENT_PLUGIN = None
+
+
+def _claim(ep: Any, before: set[str]) -> None:
+    """Mark the plugin's losses (also those registered when the user imported
+    the plugin's module before the catalog was first read)."""
+    root = ep.value.split(":")[0].strip().split(".")[0]
+    for key, info in list(_CATALOG.items()):
+        mod = getattr(info.fn, "__module__", "") or ""
+        if info.plugin is None and (key not in before or mod.split(".")[0] == root):
+            if mod.split(".")[0] != "corelosses":
+                _CATALOG[key] = replace(info, plugin=ep.name)
 
 
 def catalog(family: str | None = None, *, kind: str | None = None) -> list[LossInfo]:

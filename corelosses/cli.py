@@ -18,16 +18,38 @@ def _list(args) -> int:
     w = max(len(r.name) for r in rows) + 2
     print("name".ljust(w) + "family".ljust(16) + "backends tested".ljust(48) + "reference")
     for r in rows:
-        print(r.name.ljust(w) + r.family.ljust(16) + ",".join(r.backends).ljust(48) + r.reference)
+        ref = r.reference + (f" [plugin: {r.plugin}]" if r.plugin else "")
+        print(r.name.ljust(w) + r.family.ljust(16) + ",".join(r.backends).ljust(48) + ref)
     print(f"\n{len(rows)} functions")
     return 0
 
 
 def _check(args) -> int:
+    import importlib.util
+    import os
+
     from ._check import run_check
 
+    if "KERAS_BACKEND" not in os.environ and "keras" not in sys.modules:
+        # Keras defaults to TensorFlow, whose tensors the core cannot take.
+        for b in ("torch", "jax"):
+            if importlib.util.find_spec(b) is not None:
+                os.environ["KERAS_BACKEND"] = b
+                break
     backends = args.backends.split(",") if args.backends else None
     return run_check(backends=backends, names=args.names or None)
+
+
+def _bench(args) -> int:
+    from pathlib import Path
+
+    from ._bench import from_args
+
+    # in a source checkout the results go next to benchmarks/RESULTS.md
+    default = Path("benchmarks/results") if Path("benchmarks/__init__.py").exists() else None
+    if args.out is None and default is None:
+        args.out = "corelosses-bench"
+    return from_args(args, default)
 
 
 def main(argv=None) -> int:
@@ -40,6 +62,11 @@ def main(argv=None) -> int:
     pc.add_argument("names", nargs="*", help="only these losses")
     pc.add_argument("--backends", help="comma-separated backends (default: all importable)")
     pc.set_defaults(func=_check)
+    pb = sub.add_parser("bench", help="speed against native kernels (ratios, bandwidth, plot)")
+    from ._bench import add_arguments
+
+    add_arguments(pb)
+    pb.set_defaults(func=_bench)
     args = p.parse_args(argv)
     return args.func(args)
 
