@@ -12,6 +12,21 @@ import torch.nn.functional as F
 from ._generic import Backend
 
 
+class _CustomVJP(torch.autograd.Function):
+    """``fun(*arrays) -> (out, residuals)`` forward, ``bwd(residuals, g)`` backward."""
+
+    @staticmethod
+    def forward(ctx, fun, bwd, *arrays):
+        out, res = fun(*arrays)
+        ctx.save_for_backward(*res)
+        ctx.bwd = bwd
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return (None, None, *ctx.bwd(ctx.saved_tensors, g))
+
+
 class TorchBackend(Backend):
     name = "torch"
     has_autodiff = True
@@ -31,24 +46,29 @@ class TorchBackend(Backend):
         return x.detach()
 
     def custom_vjp(self, fun, bwd):
-        class _Fn(torch.autograd.Function):
-            @staticmethod
-            def forward(ctx, *arrays):
-                out, res = fun(*arrays)
-                ctx.save_for_backward(*res)
-                return out
+        # One module-level Function; ``fun``/``bwd`` travel as non-tensor
+        # arguments: a class built per call breaks dynamo's graph
+        # (``__build_class__``). Without any input needing a gradient the
+        # value alone is computed (also the path dynamo can trace there).
+        def call(*arrays):
+            if torch.is_grad_enabled() and any(
+                isinstance(a, torch.Tensor) and a.requires_grad for a in arrays
+            ):
+                return _CustomVJP.apply(fun, bwd, *arrays)
+            return fun(*arrays)[0]
 
-            @staticmethod
-            def backward(ctx, g):
-                return tuple(bwd(ctx.saved_tensors, g))
-
-        return _Fn.apply
+        return call
 
     def grad_of(self, fn, x):
-        x = x if x.requires_grad else x.detach().requires_grad_(True)
-        y = fn(x)
-        (g,) = torch.autograd.grad(y.sum(), x, create_graph=True)
-        return y, g
+        # create_graph: the gradient is itself differentiable (penalties train the critic);
+        # enable_grad: works inside a caller's no_grad block too.
+        with torch.enable_grad():
+            x = x if x.requires_grad else x.detach().requires_grad_(True)
+            y = fn(x)
+            if not (isinstance(y, torch.Tensor) and y.requires_grad):
+                return y, torch.zeros_like(x)  # critic constant in x: zero gradient
+            (g,) = torch.autograd.grad(y.sum(), x, create_graph=True, allow_unused=True)
+        return y, torch.zeros_like(x) if g is None else g
 
     # Native kernels: each computes the generic definition's function exactly.
     def softplus(self, x):
@@ -77,6 +97,54 @@ class TorchBackend(Backend):
         if not self.native:
             return super().bce_with_logits(x, y, pos_weight)
         return F.binary_cross_entropy_with_logits(x, y, pos_weight=pos_weight, reduction="none")
+
+    # Whole-loss kernels (see Backend.cross_entropy_native): plain cases only.
+    def _plain(self, x, y):
+        # float32/float64 pairs of the same dtype and shape, not empty (an empty
+        # mean is 0 for corelosses, NaN for torch)
+        return (
+            self.native
+            and isinstance(y, torch.Tensor)
+            and x.dtype in _PLAIN_DTYPES
+            and y.dtype is x.dtype
+            and x.shape == y.shape
+            and x.numel() > 0
+        )
+
+    def cross_entropy_native(self, x, target, axis, reduction):
+        if not (
+            self.native
+            and x.dtype in _PLAIN_DTYPES
+            and getattr(target, "dtype", None) is torch.int64
+            and target.numel() > 0
+        ):
+            return None
+        nd = x.ndim
+        if nd > 1:
+            if axis != 1 and axis != 1 - nd:
+                # classes on dim 1, the other dims in order; a bad axis raises
+                x = torch.movedim(x, axis, 1)
+        elif axis not in (0, -1):
+            return None
+        # A target of the wrong shape or an index out of range makes
+        # F.cross_entropy raise; the caller then runs the definition, which
+        # names the problem. No index is ignored (the int64 minimum is never a
+        # class index), unlike F.cross_entropy's default of -100.
+        return F.cross_entropy(x, target, ignore_index=_NO_INDEX, reduction=reduction)
+
+    def bce_with_logits_native(self, x, y, reduction):
+        if not self._plain(x, y):
+            return None
+        return F.binary_cross_entropy_with_logits(x, y, reduction=reduction)
+
+    def huber_native(self, x, y, delta, reduction):
+        if not self._plain(x, y):
+            return None
+        return F.huber_loss(x, y, reduction=reduction, delta=delta)
+
+
+_PLAIN_DTYPES = (torch.float32, torch.float64)
+_NO_INDEX = -(2**63)
 
 
 def make(xp):
