@@ -35,7 +35,7 @@ def _rel_err(a: np.ndarray, b: np.ndarray) -> float:
 
 def fd_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
     """Central finite differences of a scalar function, float64."""
-    x = np.array(x, dtype=np.float64)
+    x = np.array(x, dtype=np.float64, order="C")  # reshape(-1) below must be a view
     g = np.zeros_like(x)
     flat = x.reshape(-1)
     gf = g.reshape(-1)

@@ -1,5 +1,912 @@
-"""Segmentation (see ../shared/API.md); filled in by its issue."""
+r"""Segmentation losses: dice, Tversky, focal Tversky, generalized dice, boundary, gradient.
+
+Layout: batch on axis 0, classes on ``channel_axis`` (``1``, PyTorch's
+``(N, C, *spatial)``, by default; ``-1`` for channels-last), at least one
+spatial axis (2D, 3D, ...).
+
+Targets are either class indices (the input's shape without the channel
+axis; integers) or one-hot / probability maps (the input's shape). With a
+single channel (binary segmentation with ``activation="sigmoid"``) class
+indices are 0/1 labels of the foreground. Indices are one-hot encoded by
+comparison, never by indexing, so an ``ignore_index`` such as 255 or -100
+is never used as an index.
+
+Region losses (dice, Tversky, focal Tversky) are computed per sample and per
+class from the soft counts over the spatial axes,
+
+.. math::
+    TP = \sum_i p_i y_i, \quad FP = \sum_i p_i (1 - y_i), \quad FN = \sum_i (1 - p_i) y_i,
+
+and ``reduction="none"`` returns that ``(N, C)`` array; ``"mean"`` averages
+it (every class of every sample counts once), ``"sum"`` adds it up. The
+smoothing term ``smooth`` is added to the numerator *and* the denominator,
+so a class absent from the target and from the prediction has loss exactly
+0 (never NaN), and a perfect prediction of a present class has loss 0 up to
+the smoothing (exactly 0 for a hard one-hot prediction).
+
+Masks: ``ignore_index`` (class-index targets) and a ``mask`` of rank >= 3
+exclude *pixels* from every sum: a pixel mask has the input's rank (channel
+axis of size 1 or ``C``) or the input's rank minus one (no channel axis).
+A ``mask`` of rank <= 2 broadcasts to the unreduced loss (``(N, C)``, or
+``(N,)`` for :func:`generalized_dice_loss`) and excludes those entries;
+``"mean"`` then divides by the number of unmasked entries. NaN or inf in
+the input under either kind of mask reaches neither the value nor the
+gradient.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from . import _core as c
+from ._registry import register
+
+Array = Any
+
+__all__ = [
+    "dice_loss",
+    "tversky_loss",
+    "focal_tversky_loss",
+    "generalized_dice_loss",
+    "signed_distance_map",
+    "boundary_loss",
+    "gradient_loss",
+]
+
+_ACTIVATIONS = ("softmax", "sigmoid", None)
+
+
+# ------------------------------------------------------------------ examples
+def _ex_dice(rng):
+    x = rng.normal(size=(2, 3, 5, 6)) * 2
+    y = rng.integers(0, 3, size=(2, 5, 6))
+    y[0, 1, :3] = 255
+    return (x, y), {"ignore_index": 255}
+
+
+def _ex_tversky(rng):
+    x = rng.normal(size=(2, 4, 5, 3)) * 2  # channels-last, multi-label
+    y = (rng.uniform(size=(2, 4, 5, 3)) > 0.6).astype("float64")
+    return (x, y), {"activation": "sigmoid", "channel_axis": -1, "alpha": 0.3, "beta": 0.7}
+
+
+def _ex_focal_tversky(rng):
+    x = rng.normal(size=(2, 3, 4, 5)) * 2
+    y = rng.integers(0, 3, size=(2, 4, 5))
+    return (x, y), {"alpha": 0.3, "beta": 0.7, "gamma": 0.75}
+
+
+def _ex_gdl(rng):
+    x = rng.normal(size=(3, 3, 5, 4)) * 2
+    y = rng.integers(0, 2, size=(3, 5, 4))  # class 2 empty everywhere
+    y[1, :2] = 2
+    return (x, y), {}
+
+
+def _ex_sdm(rng):
+    y = rng.integers(0, 3, size=(2, 7, 6))
+    onehot = (y[:, None] == [[[0]], [[1]], [[2]]]).astype("float64")
+    onehot[1, 2] = 0.0  # an empty class
+    return (onehot,), {}
+
+
+def _ex_boundary(rng):
+    x = rng.normal(size=(2, 3, 6, 5)) * 2
+    y = rng.integers(0, 3, size=(2, 6, 5))
+    onehot = (y[:, None] == [[[0]], [[1]], [[2]]]).astype("float64")
+    from .adapters._distance import signed_distance_numpy
+
+    return (x, signed_distance_numpy(onehot, 1)), {}
+
+
+def _ex_gradient(rng):
+    x = rng.uniform(size=(2, 3, 6, 7))
+    t = rng.uniform(size=(2, 3, 6, 7))
+    return (x, t), {"operator": "sobel"}
+
+
+# -------------------------------------------------------------- the prologue
+def _layout(fname: str, x: Array, channel_axis: int) -> tuple[int, tuple[int, ...], list[int]]:
+    """Normalised channel axis, the spatial axes, and the shape of a per-class vector."""
+    if x.ndim < 3:
+        raise ValueError(
+            f"{fname}: 'input' must have a batch axis, a channel axis and at least one "
+            f"spatial axis (rank >= 3), got shape {tuple(x.shape)}"
+        )
+    ax = c.normalize_axis(fname, "channel_axis", channel_axis, x.ndim)
+    if ax == 0:
+        raise ValueError(
+            f"{fname}: 'channel_axis' must not be the batch axis 0, got {channel_axis!r}"
+        )
+    spatial = tuple(i for i in range(1, x.ndim) if i != ax)
+    cshape = [1] * x.ndim
+    cshape[ax] = x.shape[ax]
+    return ax, spatial, cshape
+
+
+def _loss_layout(x: Array, ax: int, per_class: bool) -> tuple[int, ...]:
+    """Shape that puts an (N, C) (or (N,)) array on the input's axes."""
+    shape = [1] * x.ndim
+    shape[0] = x.shape[0]
+    if per_class:
+        shape[ax] = x.shape[ax]
+    return tuple(shape)
+
+
+def _pixel_mask(be, mask, x, ax, fname):
+    """A rank >= 3 mask as a boolean array of the input's rank (or None)."""
+    xp = be.xp
+    if mask.ndim == x.ndim - 1:
+        pshape = tuple(x.shape[:ax]) + tuple(x.shape[ax + 1 :])
+        return xp.expand_dims(c.as_mask(be, mask, pshape, fname), axis=ax)
+    if mask.ndim == x.ndim:
+        return c.as_mask(be, mask, x.shape, fname)
+    raise ValueError(
+        f"{fname}: 'mask' must be a pixel mask of rank {x.ndim - 1} or {x.ndim} "
+        f"(input shape {tuple(x.shape)}) or broadcast to the unreduced loss (rank <= 2), "
+        f"got shape {tuple(mask.shape)}"
+    )
+
+
+def _split_mask(be, mask, x, ax, loss_shape, fname):
+    """(pixel_valid, loss_valid): a mask of rank >= 3 is per pixel, else per loss entry."""
+    if mask is None:
+        return None, None
+    if mask.ndim >= 3:
+        return _pixel_mask(be, mask, x, ax, fname), None
+    return None, c.as_mask(be, mask, loss_shape, fname)
+
+
+def _guard_loss_mask(xp, x, loss_valid, loss_shape, ax, softmax):
+    """First ``where`` for a loss-level mask: zero the inputs feeding only masked entries.
+
+    ``loss_shape`` is ``(N, C)`` (per class, ``C`` the input's classes) or ``(N,)``.
+    """
+    if loss_valid is None:
+        return x
+    lv = xp.broadcast_to(loss_valid, loss_shape)
+    per_class = len(loss_shape) == 2
+    if per_class and softmax:
+        # softmax couples the classes: only a sample with every entry masked is cut off
+        lv = xp.any(lv, axis=1)
+        per_class = False
+    return xp.where(xp.reshape(lv, _loss_layout(x, ax, per_class)), x, 0.0)
+
+
+def _activate(be, x, activation, ax, fname):
+    if activation == "softmax":
+        return be.softmax(x, axis=ax)
+    if activation == "sigmoid":
+        return be.sigmoid(x)
+    c.check_unit_interval(be, x, fname)
+    return x
+
+
+def _check_activation(fname, activation, num_classes):
+    c.check_choice(fname, "activation", activation, _ACTIVATIONS)
+    if activation == "softmax" and num_classes < 2:
+        raise ValueError(
+            f"{fname}: activation='softmax' needs at least 2 classes on 'channel_axis', "
+            f"got {num_classes}; use activation='sigmoid' for a single channel"
+        )
+
+
+def _region_setup(
+    fname, input, target, activation, channel_axis, ignore_index, mask, reduction, per_class=True
+):
+    """Shared prologue: probabilities ``p`` and one-hot/soft targets ``y``, both zero at
+    excluded pixels, the spatial axes and the loss-level validity."""
+    c.check_reduction(fname, reduction)
+    be = c.backend_of(input, target, mask)
+    xp = be.xp
+    x = c.floating(be, input, fname)
+    ax, spatial, cshape = _layout(fname, x, channel_axis)
+    num_classes = x.shape[ax]
+    _check_activation(fname, activation, num_classes)
+    pshape = tuple(x.shape[:ax]) + tuple(x.shape[ax + 1 :])
+    pix_valid = None
+    if tuple(target.shape) == tuple(x.shape):
+        if ignore_index is not None:
+            raise ValueError(
+                f"{fname}: 'ignore_index' needs class-index targets of shape {pshape}, got "
+                f"a one-hot/probability target of the input's shape {tuple(x.shape)}; "
+                "use mask= instead"
+            )
+        if xp.isdtype(target.dtype, "real floating"):
+            c.check_unit_interval(be, target, fname, "target")
+        y = c.cast_to(be, target, x.dtype)
+    elif tuple(target.shape) == pshape:
+        c.check_class_indices(be, target, max(num_classes, 2), fname, ignore_index)
+        if num_classes == 1:  # binary labels of the one (foreground) channel
+            hit = xp.expand_dims(target == 1, axis=ax)
+        else:
+            classes = xp.reshape(xp.arange(num_classes, dtype=target.dtype), tuple(cshape))
+            hit = xp.expand_dims(target, axis=ax) == classes
+        y = xp.astype(hit, x.dtype)
+        if ignore_index is not None:
+            pix_valid = xp.expand_dims(target != ignore_index, axis=ax)
+    else:
+        if target.ndim == x.ndim and all(
+            target.shape[i] == x.shape[i] for i in range(x.ndim) if i != ax
+        ):
+            raise ValueError(
+                f"{fname}: 'target' has {target.shape[ax]} classes on channel_axis {ax}, "
+                f"the input has {num_classes} (input {tuple(x.shape)}, target "
+                f"{tuple(target.shape)})"
+            )
+        raise ValueError(
+            f"{fname}: 'target' must hold class indices of shape {pshape} (the input's "
+            f"shape without channel_axis {ax}) or one-hot/probabilities of the input's "
+            f"shape {tuple(x.shape)}, got {tuple(target.shape)}"
+        )
+    n = x.shape[0]
+    loss_shape = (n, num_classes) if per_class else (n,)
+    pmask, loss_valid = _split_mask(be, mask, x, ax, loss_shape, fname)
+    pix_valid = c.and_masks(xp, pix_valid, pmask)
+    if pix_valid is not None:
+        x = xp.where(pix_valid, x, 0.0)
+        y = xp.where(pix_valid, y, 0.0)
+    x = _guard_loss_mask(xp, x, loss_valid, loss_shape, ax, activation == "softmax")
+    if loss_valid is not None:
+        lv = xp.reshape(xp.broadcast_to(loss_valid, loss_shape), _loss_layout(x, ax, per_class))
+        y = xp.where(lv, y, 0.0)
+    p = _activate(be, x, activation, ax, fname)
+    if pix_valid is not None:
+        p = xp.where(pix_valid, p, 0.0)
+    return be, xp, p, y, spatial, loss_valid
+
+
+def _counts(xp, p, y, spatial):
+    """Soft TP, FP, FN per sample and class, shape (N, C)."""
+    tp = xp.sum(p * y, axis=spatial)
+    fp = xp.sum(p * (1.0 - y), axis=spatial)
+    fn = xp.sum((1.0 - p) * y, axis=spatial)
+    return tp, fp, fn
+
+
+def _power(xp, u, gamma):
+    """``u ** gamma`` for ``u >= 0`` with a finite gradient at ``u = 0``."""
+    if gamma == 1:
+        return u
+    if float(gamma).is_integer():
+        return u ** int(gamma)
+    pos = u > 0
+    return xp.where(pos, xp.exp(gamma * xp.log(xp.where(pos, u, 1.0))), 0.0)
+
+
+_COMMON_DOC = """
+    input : array
+        Logits (``activation="softmax"`` or ``"sigmoid"``) or probabilities
+        (``activation=None``), shape ``(N, C, *spatial)`` (classes on
+        ``channel_axis``).
+    target : array
+        Class indices, the input's shape without ``channel_axis`` (0/1 labels
+        when ``C == 1``), or one-hot/probability maps of the input's shape.
+    activation : {"softmax", "sigmoid", None}
+        Softmax over the classes (mutually exclusive classes), sigmoid per
+        channel (multi-label, or binary with one channel), or none.
+    channel_axis : int
+        The class axis: ``1`` (channels-first) or ``-1`` (channels-last).
+    smooth : float
+        Added to the numerator and the denominator (``>= 0``).
+    ignore_index : int, optional
+        Pixels whose class index equals it are left out of every sum.
+    mask : array, optional
+        Pixel mask (rank >= 3) or a mask of the unreduced loss (rank <= 2).
+    reduction : {"mean", "sum", "none"}
+        ``"none"`` returns the loss per sample and class, shape ``(N, C)``."""
+
+
+def _doc(fn):
+    fn.__doc__ = fn.__doc__.replace("    {common}", _COMMON_DOC.strip("\n"))
+    return fn
+
+
+# ---------------------------------------------------------------- the losses
+@register(
+    "segmentation",
+    "Milletari et al. 2016 (V-Net); soft dice with smoothing as MONAI DiceLoss",
+    peers=("monai.losses.DiceLoss", "segmentation_models_pytorch.losses.DiceLoss"),
+    example=_ex_dice,
+)
+@_doc
+def dice_loss(
+    input: Array,
+    target: Array,
+    /,
+    *,
+    activation: str | None = "softmax",
+    channel_axis: int = 1,
+    smooth: float = 1.0,
+    ignore_index: int | None = None,
+    mask: Array | None = None,
+    reduction: str = "mean",
+) -> Array:
+    r"""Soft dice loss, per sample and class.
+
+    .. math::
+        \ell_{n,c} = 1 - \frac{2\, TP_{n,c} + s}{\sum_i p_{n,c,i} + \sum_i y_{n,c,i} + s}
+
+    with ``p = activation(input)``, ``y`` the one-hot (or soft) target and
+    ``s = smooth`` in numerator and denominator: an empty class predicted
+    empty gives 0, not NaN (the convention of MONAI, optax and the
+    boundary-loss authors; Keras and kornia give 1). Equal to MONAI's
+    ``DiceLoss(smooth_nr=s, smooth_dr=s)`` per sample and class.
+
+    Parameters
+    ----------
+    {common}
+
+    Returns
+    -------
+    array
+        Scalar, or the ``(N, C)`` loss for ``reduction="none"``.
+
+    References
+    ----------
+    Milletari, Navab, Ahmadi 2016, V-Net: Fully Convolutional Neural Networks
+    for Volumetric Medical Image Segmentation.
+
+    Examples
+    --------
+    >>> import numpy as np, corelosses as cl
+    >>> p = np.array([[[[0.9, 0.1], [0.8, 0.0]]]])  # (N=1, C=1, 2, 2)
+    >>> y = np.array([[[1, 0], [1, 0]]])
+    >>> round(float(cl.dice_loss(p, y, activation=None)), 6)
+    0.083333
+    >>> empty = np.zeros((1, 1, 2, 2))
+    >>> float(cl.dice_loss(empty, empty, activation=None))
+    0.0
+    """
+    fname = "dice_loss"
+    c.check_number(fname, "smooth", smooth, low=0)
+    be, xp, p, y, spatial, valid = _region_setup(
+        fname, input, target, activation, channel_axis, ignore_index, mask, reduction
+    )
+    inter = xp.sum(p * y, axis=spatial)
+    total = xp.sum(p, axis=spatial) + xp.sum(y, axis=spatial)
+    loss = 1.0 - (2.0 * inter + smooth) / (total + smooth)
+    return c.reduce(be, loss, reduction, valid=valid)
+
+
+@register(
+    "segmentation",
+    "Salehi, Erdogmus, Gholipour 2017, Tversky loss; MONAI TverskyLoss",
+    peers=("monai.losses.TverskyLoss", "segmentation_models_pytorch.losses.TverskyLoss"),
+    example=_ex_tversky,
+)
+@_doc
+def tversky_loss(
+    input: Array,
+    target: Array,
+    /,
+    *,
+    alpha: float = 0.5,
+    beta: float = 0.5,
+    activation: str | None = "softmax",
+    channel_axis: int = 1,
+    smooth: float = 1.0,
+    ignore_index: int | None = None,
+    mask: Array | None = None,
+    reduction: str = "mean",
+) -> Array:
+    r"""Tversky loss, per sample and class: dice with separate FP and FN weights.
+
+    .. math::
+        \ell_{n,c} = 1 - \frac{TP + s}{TP + \alpha\, FP + \beta\, FN + s}
+
+    ``alpha`` weighs false positives, ``beta`` false negatives (Salehi et
+    al., MONAI); ``beta > alpha`` favours recall. With ``alpha = beta = 0.5``
+    it equals :func:`dice_loss` with ``smooth = 2 s``. Equal to MONAI's
+    ``TverskyLoss(smooth_nr=s, smooth_dr=s)``.
+
+    Parameters
+    ----------
+    alpha, beta : float
+        Weights (``>= 0``) of the false positives and false negatives.
+    {common}
+
+    References
+    ----------
+    Salehi, Erdogmus, Gholipour 2017, Tversky loss function for image
+    segmentation using 3D fully convolutional deep networks.
+
+    Examples
+    --------
+    >>> import numpy as np, corelosses as cl
+    >>> p = np.array([[[[0.9, 0.1], [0.8, 0.0]]]])
+    >>> y = np.array([[[1, 0], [1, 0]]])
+    >>> round(float(cl.tversky_loss(p, y, activation=None, alpha=0.3, beta=0.7)), 6)
+    0.081633
+    """
+    fname = "tversky_loss"
+    c.check_number(fname, "alpha", alpha, low=0)
+    c.check_number(fname, "beta", beta, low=0)
+    c.check_number(fname, "smooth", smooth, low=0)
+    be, xp, p, y, spatial, valid = _region_setup(
+        fname, input, target, activation, channel_axis, ignore_index, mask, reduction
+    )
+    tp, fp, fn = _counts(xp, p, y, spatial)
+    loss = 1.0 - (tp + smooth) / (tp + alpha * fp + beta * fn + smooth)
+    return c.reduce(be, loss, reduction, valid=valid)
+
+
+@register(
+    "segmentation",
+    "Abraham & Khan 2019, A novel focal Tversky loss function ... (exponent gamma = 1/gamma_paper)",
+    peers=("segmentation_models_pytorch.losses.TverskyLoss (gamma applied after the mean)",),
+    example=_ex_focal_tversky,
+)
+@_doc
+def focal_tversky_loss(
+    input: Array,
+    target: Array,
+    /,
+    *,
+    alpha: float = 0.3,
+    beta: float = 0.7,
+    gamma: float = 0.75,
+    activation: str | None = "softmax",
+    channel_axis: int = 1,
+    smooth: float = 1.0,
+    ignore_index: int | None = None,
+    mask: Array | None = None,
+    reduction: str = "mean",
+) -> Array:
+    r"""Focal Tversky loss: the Tversky loss per sample and class to the power gamma.
+
+    .. math::
+        \ell_{n,c} = \left(1 - \frac{TP + s}{TP + \alpha\, FP + \beta\, FN + s}\right)^\gamma
+
+    The exponent is applied per sample and class, before the reduction.
+    Abraham & Khan write ``(1 - TI)^{1/\gamma}`` with their ``\gamma = 4/3``
+    and put their ``\alpha = 0.7`` on the false negatives: the defaults here
+    (``alpha=0.3`` on FP, ``beta=0.7`` on FN, ``gamma=0.75``) are that
+    setting in the Tversky-loss convention. ``gamma = 1`` is
+    :func:`tversky_loss`. For ``gamma < 1`` the gradient grows as the loss
+    goes to 0; at exactly 0 it is 0, never NaN.
+
+    Parameters
+    ----------
+    alpha, beta : float
+        Weights (``>= 0``) of the false positives and false negatives.
+    gamma : float
+        Exponent (``> 0``).
+    {common}
+
+    References
+    ----------
+    Abraham, Khan 2019, A Novel Focal Tversky Loss Function with Improved
+    Attention U-Net for Lesion Segmentation.
+
+    Examples
+    --------
+    >>> import numpy as np, corelosses as cl
+    >>> p = np.array([[[[0.9, 0.1], [0.8, 0.0]]]])
+    >>> y = np.array([[[1, 0], [1, 0]]])
+    >>> round(float(cl.focal_tversky_loss(p, y, activation=None)), 6)
+    0.152721
+    """
+    fname = "focal_tversky_loss"
+    c.check_number(fname, "alpha", alpha, low=0)
+    c.check_number(fname, "beta", beta, low=0)
+    c.check_number(fname, "gamma", gamma, low=0, low_open=True)
+    c.check_number(fname, "smooth", smooth, low=0)
+    be, xp, p, y, spatial, valid = _region_setup(
+        fname, input, target, activation, channel_axis, ignore_index, mask, reduction
+    )
+    tp, fp, fn = _counts(xp, p, y, spatial)
+    u = (alpha * fp + beta * fn) / (tp + alpha * fp + beta * fn + smooth)  # = 1 - TI
+    loss = _power(xp, u, gamma)
+    return c.reduce(be, loss, reduction, valid=valid)
+
+
+@register(
+    "segmentation",
+    "Sudre et al. 2017, Generalised Dice overlap; empty-class weights as MONAI GeneralizedDiceLoss",
+    peers=("monai.losses.GeneralizedDiceLoss",),
+    example=_ex_gdl,
+)
+@_doc
+def generalized_dice_loss(
+    input: Array,
+    target: Array,
+    /,
+    *,
+    activation: str | None = "softmax",
+    channel_axis: int = 1,
+    smooth: float = 1.0,
+    ignore_index: int | None = None,
+    mask: Array | None = None,
+    reduction: str = "mean",
+) -> Array:
+    r"""Generalized dice loss (Sudre et al. 2017), per sample.
+
+    .. math::
+        \ell_n = 1 - \frac{2 \sum_c w_{n,c} TP_{n,c} + s}
+                          {\sum_c w_{n,c} \left(\sum_i p_{n,c,i} + \sum_i y_{n,c,i}\right) + s},
+        \qquad w_{n,c} \propto \frac{1}{\left(\sum_i y_{n,c,i}\right)^2}
+
+    Empty classes (``sum_i y = 0``, an infinite weight) get the largest
+    finite weight of the sample, MONAI's convention (not the authors'
+    ``+1e-10``, which lets an empty class swamp the others); a sample with
+    every class empty weighs the classes equally. The weights are then
+    normalised to sum to 1 over the classes, which leaves Sudre's ratio
+    unchanged at ``smooth = 0`` and puts ``smooth`` on the scale of pixels,
+    as in :func:`dice_loss` (with raw ``1/g^2`` weights a smoothing of 1
+    would swamp the ratio). They are constants (no gradient). With
+    ``smooth = 0`` it equals MONAI's ``GeneralizedDiceLoss(smooth_nr=0,
+    smooth_dr=0)``.
+
+    Parameters
+    ----------
+    {common}
+
+    Returns
+    -------
+    array
+        Scalar, or the loss per sample, shape ``(N,)``, for
+        ``reduction="none"`` (a mask of rank <= 2 broadcasts to ``(N,)``).
+
+    References
+    ----------
+    Sudre, Li, Vercauteren, Ourselin, Cardoso 2017, Generalised Dice overlap
+    as a deep learning loss function for highly unbalanced segmentations.
+
+    Examples
+    --------
+    >>> import numpy as np, corelosses as cl
+    >>> logits = np.array([[[[2.0, -1.0, 1.0]], [[-2.0, 1.0, -1.0]]]])  # (1, 2, 1, 3)
+    >>> y = np.array([[[0, 1, 0]]])
+    >>> round(float(cl.generalized_dice_loss(logits, y)), 6)
+    0.075171
+    """
+    fname = "generalized_dice_loss"
+    c.check_number(fname, "smooth", smooth, low=0)
+    be, xp, p, y, spatial, valid = _region_setup(
+        fname,
+        input,
+        target,
+        activation,
+        channel_axis,
+        ignore_index,
+        mask,
+        reduction,
+        per_class=False,
+    )
+    num_classes = p.shape[c.normalize_axis(fname, "channel_axis", channel_axis, p.ndim)]
+    inter = xp.sum(p * y, axis=spatial)  # (N, C)
+    g = xp.sum(y, axis=spatial)
+    total = xp.sum(p, axis=spatial) + g
+    present = g > 0
+    g_safe = xp.where(present, g, 1.0)
+    w = xp.where(present, 1.0 / (g_safe * g_safe), 0.0)
+    w = xp.where(present, w, xp.max(w, axis=1, keepdims=True))
+    wsum = xp.sum(w, axis=1, keepdims=True)
+    w = xp.where(wsum > 0, w / xp.where(wsum > 0, wsum, 1.0), 1.0 / num_classes)
+    w = be.stop_gradient(w)
+    num = 2.0 * xp.sum(w * inter, axis=1) + smooth
+    den = xp.sum(w * total, axis=1) + smooth
+    loss = 1.0 - num / den
+    return c.reduce(be, loss, reduction, valid=valid)
+
+
+# ------------------------------------------------------------------ boundary
+@register(
+    "segmentation",
+    "Kervadec et al. 2019, Boundary loss for highly unbalanced segmentation (one_hot2dist)",
+    example=_ex_sdm,
+    kind="transform",
+    grad_argnums=(),
+)
+def signed_distance_map(target: Array, /, *, channel_axis: int = 1) -> Array:
+    r"""Signed Euclidean distance map of binary maps, per sample and class.
+
+    For each sample and class map ``m`` (foreground where ``m = 1``), with
+    ``d_out(i)`` the exact Euclidean distance from a background pixel to the
+    nearest foreground pixel and ``d_in(i)`` the distance from a foreground
+    pixel to the nearest background pixel:
+
+    .. math::
+        \phi(i) = \begin{cases} d_\text{out}(i) & m_i = 0 \\
+                                -(d_\text{in}(i) - 1) & m_i = 1 \end{cases}
+
+    so the object's boundary pixels are 0, the inside negative and the
+    outside positive (Kervadec et al.'s ``one_hot2dist``, in pixel units).
+    An empty or full map gives zeros. It is the ``distance_map`` of
+    :func:`boundary_loss`; compute it once per target (e.g. in the data
+    loader). Pixels beyond the image border do not count as background.
+
+    The distance transform is :func:`scipy.ndimage.distance_transform_edt`
+    (CuPy: ``cupyx.scipy.ndimage``); torch and JAX arrays go through NumPy
+    (or DLPack to CuPy for CUDA tensors) and come back on their device,
+    without gradient; under ``jax.jit`` through ``jax.pure_callback``; Dask
+    arrays lazily per block, each block holding whole images. Any number of
+    spatial axes (2D, 3D, ...).
+
+    Parameters
+    ----------
+    target : array
+        Binary maps (bool, integers or floats equal to 0 or 1), shape
+        ``(N, C, *spatial)`` with classes on ``channel_axis`` (one-hot
+        encode class indices first).
+    channel_axis : int
+        The class axis (``1`` or ``-1``).
+
+    Returns
+    -------
+    array
+        The signed distance maps, the target's shape, in the target's floating
+        dtype (float16/bfloat16 -> float32) or the namespace's default float.
+
+    Raises
+    ------
+    ValueError
+        If ``target`` holds values other than 0 and 1 (for Dask at compute
+        time; under ``jax.jit`` as a runtime error of the callback).
+
+    References
+    ----------
+    Kervadec, Bouchtiba, Desrosiers, Granger, Dolz, Ben Ayed 2019, Boundary
+    loss for highly unbalanced segmentation.
+
+    Examples
+    --------
+    >>> import numpy as np, corelosses as cl
+    >>> m = np.zeros((1, 1, 1, 6)); m[..., 1:4] = 1
+    >>> cl.signed_distance_map(m)[0, 0, 0]
+    array([ 1.,  0., -1.,  0.,  1.,  2.])
+    """
+    fname = "signed_distance_map"
+    be = c.backend_of(target)
+    xp = be.xp
+    ax, _, _ = _layout(fname, target, channel_axis)
+    if xp.isdtype(target.dtype, "real floating"):
+        dtype = c.floating(be, target, fname, "target").dtype
+    elif xp.isdtype(target.dtype, ("bool", "integral")):
+        dtype = xp.asarray(0.0).dtype
+    else:
+        raise TypeError(
+            f"{fname}: 'target' must be boolean, integer or real floating, got dtype {target.dtype}"
+        )
+    if be.concrete(target) and not xp.isdtype(target.dtype, "bool"):
+        if bool(xp.any(xp.logical_and(target != 0, target != 1))):
+            raise ValueError(
+                f"{fname}: 'target' must hold binary maps (0/1 or boolean), one per class; "
+                "got values other than 0 and 1 (one-hot encode class indices first)"
+            )
+    from .adapters._distance import signed_distance
+
+    return signed_distance(be, target, ax, dtype)
+
+
+def _select_classes(xp, a, ax, classes):
+    """``a`` restricted to ``classes`` on ``ax`` (static slices, no gather)."""
+
+    def take(lo, hi):
+        idx = [slice(None)] * a.ndim
+        idx[ax] = slice(lo, hi)
+        return a[tuple(idx)]
+
+    if list(classes) == list(range(classes[0], classes[-1] + 1)):
+        return take(classes[0], classes[-1] + 1)
+    return xp.concat([take(k, k + 1) for k in classes], axis=ax)
+
+
+@register(
+    "segmentation",
+    "Kervadec et al. 2019, Boundary loss for highly unbalanced segmentation",
+    example=_ex_boundary,
+)
+def boundary_loss(
+    input: Array,
+    distance_map: Array,
+    /,
+    *,
+    activation: str | None = "softmax",
+    channel_axis: int = 1,
+    classes: Sequence[int] | None = None,
+    mask: Array | None = None,
+    reduction: str = "mean",
+) -> Array:
+    r"""Boundary loss: foreground probabilities times their signed distance maps.
+
+    .. math::
+        \ell_{n,k} = \frac{1}{|\Omega|} \sum_{i \in \Omega} p_{n,k,i}\, \phi_{n,k,i}
+
+    per sample ``n`` and foreground class ``k``, with ``p = activation(input)``
+    and ``phi = signed_distance_map(one_hot_target)``. ``"mean"`` averages
+    over samples and classes (with equal pixel counts: the mean over every
+    pixel of every foreground class, as the authors' code). The loss is
+    negative when the mass sits inside the objects; its minimum puts
+    probability 1 exactly on the object. Use it with a regional loss and a
+    rising weight, e.g. ``dice_loss(x, y) + w(step) * boundary_loss(x, phi)``
+    with ``w`` from 0.01 upwards (the authors move 0.01 per epoch).
+
+    Parameters
+    ----------
+    input : array
+        Logits (or probabilities with ``activation=None``), ``(N, C, *spatial)``.
+    distance_map : array
+        Signed distance maps of the one-hot target, the input's shape (no
+        gradient flows into it).
+    activation : {"softmax", "sigmoid", None}
+        As in :func:`dice_loss`.
+    channel_axis : int
+        The class axis.
+    classes : sequence of int, optional
+        The foreground classes. Default: every class but 0 (background) with
+        ``activation="softmax"``, every class otherwise.
+    mask : array, optional
+        Pixel mask (rank >= 3; ``"mean"`` per entry over the unmasked pixels,
+        entries without any pixel left out) or a mask of the ``(N, K)`` loss.
+    reduction : {"mean", "sum", "none"}
+        ``"none"``: the ``(N, K)`` loss for the ``K`` foreground classes.
+
+    References
+    ----------
+    Kervadec, Bouchtiba, Desrosiers, Granger, Dolz, Ben Ayed 2019, Boundary
+    loss for highly unbalanced segmentation (MIDL 2019, MedIA 2021).
+
+    Examples
+    --------
+    >>> import numpy as np, corelosses as cl
+    >>> y = np.array([[[0, 1, 1, 1, 0, 0]]])                 # (1, 1, 6) indices
+    >>> onehot = (y[:, None] == np.arange(2)[None, :, None, None]).astype(float)
+    >>> phi = cl.signed_distance_map(onehot)
+    >>> good = np.where(onehot > 0, 5.0, -5.0)                # logits
+    >>> round(float(cl.boundary_loss(good, phi)), 6)
+    -0.166629
+    >>> round(float(cl.boundary_loss(-good, phi)), 6)
+    0.666629
+    """
+    fname = "boundary_loss"
+    c.check_reduction(fname, reduction)
+    be = c.backend_of(input, distance_map, mask)
+    xp = be.xp
+    x = c.floating(be, input, fname)
+    ax, spatial, _ = _layout(fname, x, channel_axis)
+    num_classes = x.shape[ax]
+    _check_activation(fname, activation, num_classes)
+    c.check_same_shape(fname, x, distance_map, "distance_map")
+    if not xp.isdtype(distance_map.dtype, "real floating"):
+        raise TypeError(
+            f"{fname}: 'distance_map' must be real floating, got dtype {distance_map.dtype}"
+        )
+    phi = be.stop_gradient(c.cast_to(be, distance_map, x.dtype))
+    if classes is None:
+        classes = tuple(range(1 if activation == "softmax" else 0, num_classes))
+    classes = tuple(classes)
+    if (
+        not classes
+        or any(isinstance(k, bool) or not isinstance(k, int) for k in classes)
+        or any(not 0 <= k < num_classes for k in classes)
+        or len(set(classes)) != len(classes)
+    ):
+        raise ValueError(
+            f"{fname}: 'classes' must be distinct class indices in [0, {num_classes}), "
+            f"got {classes!r}"
+        )
+    loss_shape = (x.shape[0], len(classes))
+    pix_valid, loss_valid = _split_mask(be, mask, x, ax, loss_shape, fname)
+    if pix_valid is not None:
+        x = xp.where(pix_valid, x, 0.0)
+        phi = xp.where(pix_valid, phi, 0.0)
+        pix_valid = _select_classes(xp, xp.broadcast_to(pix_valid, x.shape), ax, classes)
+    phi = _select_classes(xp, phi, ax, classes)
+    if activation == "softmax":
+        x = _guard_loss_mask(xp, x, loss_valid, loss_shape, ax, True)
+        p = _select_classes(xp, be.softmax(x, axis=ax), ax, classes)
+    else:  # classes are independent: select before the activation
+        x = _guard_loss_mask(
+            xp, _select_classes(xp, x, ax, classes), loss_valid, loss_shape, ax, False
+        )
+        p = _activate(be, x, activation, ax, fname)
+    prod = p * phi
+    if pix_valid is None:
+        npix = math.prod([x.shape[i] for i in spatial])
+        loss = xp.sum(prod, axis=spatial) / max(npix, 1)
+        valid = loss_valid
+    else:
+        prod = xp.where(pix_valid, prod, 0.0)
+        cnt = xp.sum(xp.astype(pix_valid, x.dtype), axis=spatial)
+        loss = xp.sum(prod, axis=spatial) / xp.where(cnt > 0, cnt, 1.0)
+        valid = cnt > 0
+    return c.reduce(be, loss, reduction, valid=valid)
+
+
+# ------------------------------------------------------------------ gradient
+def _spatial_gradients(xp, d, operator):
+    """(gx, gy) of ``d`` over its last two axes, both of ``d``'s shape."""
+    if operator == "diff":
+        gx = xp.concat([d[..., :, 1:] - d[..., :, :-1], xp.zeros_like(d[..., :, :1])], axis=-1)
+        gy = xp.concat([d[..., 1:, :] - d[..., :-1, :], xp.zeros_like(d[..., :1, :])], axis=-2)
+        return gx, gy
+    # Sobel, normalised (1/8), replicate padding: separable smoothing x difference
+    pad = xp.concat([d[..., :1, :], d, d[..., -1:, :]], axis=-2)
+    pad = xp.concat([pad[..., :, :1], pad, pad[..., :, -1:]], axis=-1)
+    sy = pad[..., :-2, :] + 2.0 * pad[..., 1:-1, :] + pad[..., 2:, :]  # (H, W + 2)
+    gx = (sy[..., :, 2:] - sy[..., :, :-2]) / 8.0
+    sx = pad[..., :, :-2] + 2.0 * pad[..., :, 1:-1] + pad[..., :, 2:]  # (H + 2, W)
+    gy = (sx[..., 2:, :] - sx[..., :-2, :]) / 8.0
+    return gx, gy
+
+
+@register(
+    "segmentation",
+    "gradient (edge) L1 loss of image matting / fine-detail segmentation",
+    peers=("kornia.filters.spatial_gradient (the Sobel operator)",),
+    example=_ex_gradient,
+)
+def gradient_loss(
+    input: Array,
+    target: Array,
+    /,
+    *,
+    operator: str = "sobel",
+    weight: Array | None = None,
+    mask: Array | None = None,
+    reduction: str = "mean",
+) -> Array:
+    r"""L1 distance between the spatial gradients of prediction and target.
+
+    .. math::
+        \ell_i = |\partial_x (x - y)_i| + |\partial_y (x - y)_i|
+
+    over the last two axes (height, width), any leading axes (batch,
+    channels). ``operator="sobel"``: the normalised Sobel kernels
+    (``[[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]] / 8`` and its transpose, as
+    kornia's ``spatial_gradient``), replicate padding; ``"diff"``: forward
+    differences, 0 in the last column (row). The unreduced loss has the
+    input's shape; ``"mean"`` averages over every pixel. Written with
+    slicing and padding only, no framework convolution.
+
+    A masked pixel's loss is 0; its value still enters its neighbours'
+    gradients unless it is NaN or infinite, in which case it counts as equal
+    to the target there.
+
+    Parameters
+    ----------
+    input, target : array
+        Predictions and targets, the same shape ``(..., H, W)``.
+    operator : {"sobel", "diff"}
+        The derivative operator.
+    weight, mask : array, optional
+        Elementwise weight and mask, broadcast to the input's shape.
+    reduction : {"mean", "sum", "none"}
+        As for every loss.
+
+    Examples
+    --------
+    >>> import numpy as np, corelosses as cl
+    >>> x = np.zeros((4, 4)); y = np.zeros((4, 4)); y[:, 2:] = 1.0
+    >>> float(cl.gradient_loss(x, y, operator="diff"))
+    0.25
+    >>> round(float(cl.gradient_loss(x, y)), 6)
+    0.25
+    """
+    fname = "gradient_loss"
+    c.check_choice(fname, "operator", operator, ("sobel", "diff"))
+    c.check_reduction(fname, reduction)
+    be = c.backend_of(input, target, weight, mask)
+    xp = be.xp
+    x = c.floating(be, input, fname)
+    if x.ndim < 2:
+        raise ValueError(
+            f"{fname}: 'input' must have at least 2 axes (..., H, W), got shape {tuple(x.shape)}"
+        )
+    c.check_same_shape(fname, x, target)
+    t = c.cast_to(be, target, x.dtype)
+    valid = c.as_mask(be, mask, x.shape, fname)
+    if weight is not None:
+        c.check_broadcastable(fname, "weight", weight, x.shape)
+        weight = c.cast_to(be, weight, x.dtype)
+    d = x - t
+    if valid is not None:
+        # keep finite masked values (the unmasked losses must not change), drop NaN/inf
+        d = xp.where(xp.logical_or(valid, xp.isfinite(d)), d, 0.0)
+    gx, gy = _spatial_gradients(xp, d, operator)
+    loss = xp.abs(gx) + xp.abs(gy)
+    return c.reduce(be, loss, reduction, weight=weight, valid=valid)
