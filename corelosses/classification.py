@@ -23,6 +23,7 @@ __all__ = [
 ]
 
 _LOG_FLOOR = -100.0  # torch's clamp of log(p) in binary_cross_entropy
+_PLAIN_ZERO = (int, float)  # an option of exactly these types equal to 0 needs no check
 
 
 def _safe_log(xp: Any, p: Array) -> Array:
@@ -127,6 +128,12 @@ def binary_cross_entropy(
     0.377779
     """
     fname = "binary_cross_entropy"
+    if (from_logits and pos_weight is None and weight is None and mask is None
+            and type(label_smoothing) in _PLAIN_ZERO and label_smoothing == 0):
+        c.check_reduction(fname, reduction)
+        out = c.backend_of(input, target).bce_with_logits_native(input, target, reduction)
+        if out is not None:  # the plain case in one native kernel (same function)
+            return out
     c.check_number(fname, "label_smoothing", label_smoothing, low=0, high=1, high_open=True)
     be, xp, x, y, weight, valid = c.pair_setup(
         fname, input, target, weight=weight, mask=mask, reduction=reduction
@@ -155,6 +162,10 @@ def _class_setup(fname, input, target, axis, from_logits, ignore_index, mask, re
     x = c.floating(be, input, fname)
     ax = c.normalize_axis(fname, "axis", axis, x.ndim)
     num_classes = x.shape[ax]
+    if num_classes == 0:
+        raise ValueError(
+            f"{fname}: 'input' needs at least one class along axis {ax}, got shape {tuple(x.shape)}"
+        )
     loss_shape = x.shape[:ax] + x.shape[ax + 1:]
     if xp.isdtype(target.dtype, "real floating") and tuple(target.shape) == tuple(x.shape):
         if ignore_index is not None:
@@ -274,6 +285,16 @@ def cross_entropy(
     0.175456
     """
     fname = "cross_entropy"
+    if (from_logits and class_weight is None and ignore_index is None and weight is None
+            and mask is None and type(label_smoothing) in _PLAIN_ZERO and label_smoothing == 0):
+        # the plain case: one native kernel where the backend has it (same function)
+        c.check_reduction(fname, reduction)
+        try:
+            out = c.backend_of(input, target).cross_entropy_native(input, target, axis, reduction)
+        except (IndexError, RuntimeError, ValueError):
+            out = None  # bad indices: the definition below names the problem
+        if out is not None:
+            return out
     c.check_number(fname, "label_smoothing", label_smoothing, low=0, high=1, high_open=True)
     be, xp, x, logp, y, idx, valid, weight, ax, cshape, C = _class_setup(
         fname, input, target, axis, from_logits, ignore_index, mask, reduction, weight

@@ -77,7 +77,9 @@ def l1_loss(input: Array, target: Array, /, *, weight: Array | None = None, mask
     """
     be, xp, x, y, w, valid = c.pair_setup("l1_loss", input, target, weight=weight, mask=mask,
                                           reduction=reduction, ignore_value=ignore_value)
-    return c.reduce(be, xp.abs(x - y), reduction, weight=w, valid=valid)
+    d = x - y
+    # d * sign(d), not abs(d): the gradient at d = 0 is 0 on every framework (jax's abs gives 1)
+    return c.reduce(be, d * xp.sign(d), reduction, weight=w, valid=valid)
 
 
 @register("regression", "Huber 1964; torch.nn.functional.huber_loss",
@@ -99,6 +101,11 @@ def huber_loss(input: Array, target: Array, /, *, delta: float = 1.0, weight: Ar
     """
     fname = "huber_loss"
     c.check_number(fname, "delta", delta, low=0, low_open=True)
+    if weight is None and mask is None and ignore_value is None:
+        c.check_reduction(fname, reduction)
+        out = c.backend_of(input, target).huber_native(input, target, delta, reduction)
+        if out is not None:  # the plain case in one native kernel (same function)
+            return out
     be, xp, x, y, w, valid = c.pair_setup(fname, input, target, weight=weight, mask=mask,
                                           reduction=reduction, ignore_value=ignore_value)
     a = xp.abs(x - y)
@@ -128,7 +135,7 @@ def smooth_l1_loss(input: Array, target: Array, /, *, beta: float = 1.0, weight:
                                           reduction=reduction, ignore_value=ignore_value)
     a = xp.abs(x - y)
     if beta == 0:
-        loss = a
+        loss = (x - y) * xp.sign(x - y)  # as l1_loss: gradient 0 at d = 0 everywhere
     else:
         q = xp.where(a < beta, a, beta)
         loss = q * (a - 0.5 * q) / beta

@@ -121,6 +121,25 @@ class Backend:
             return (1.0 - y) * x + sp
         return (1.0 - y) * x + (1.0 + (pos_weight - 1.0) * y) * sp
 
+    # -------------------------------------------------- fused whole-loss kernels
+    # A framework may compute a whole loss in one native call where, for the
+    # plain case (no mask, weight or other option), it is the same function as
+    # the array-API definition. ``None`` means "not applicable here": the loss
+    # then runs its definition. The callers pass only the plain case; these
+    # hooks check dtypes/shapes cheaply and decline anything unusual, which the
+    # definition then validates (and names) as usual.
+    def cross_entropy_native(self, x: Array, target: Array, axis: int, reduction: str) -> Array | None:
+        """Softmax cross entropy of logits ``x`` and class indices ``target``, or None."""
+        return None
+
+    def bce_with_logits_native(self, x: Array, y: Array, reduction: str) -> Array | None:
+        """Reduced binary cross entropy on logits, or None."""
+        return None
+
+    def huber_native(self, x: Array, y: Array, delta: float, reduction: str) -> Array | None:
+        """Reduced Huber loss, or None."""
+        return None
+
 
 class NoAutodiffBackend(Backend):
     """Namespaces without automatic differentiation (NumPy, array-api-strict, Dask, CuPy)."""

@@ -1,0 +1,772 @@
+"""Speed against native kernels: the harness behind ``corelosses bench``.
+
+Every loss with a native peer is timed against that peer in the same process,
+interleaved (corelosses, peer, peer, corelosses, ...), and the median of the
+repeats is kept. Ratios are ``corelosses time / native time`` (lower is
+better, 1.0 is parity). Modes: eager torch, ``torch.compile``, ``jax.jit``
+and NumPy (where the "native" peer is the same formula written directly in
+NumPy, so the ratio is the cost of the array-API layer). For the elementwise
+losses the achieved bandwidth (minimum bytes a fused kernel must move / time)
+is compared to a measured copy of the same size.
+
+Run ``python -m benchmarks`` (writes ``benchmarks/results/``), ``nox -s bench``
+or ``corelosses bench --out DIR``. ``--quick`` runs tiny sizes once (tests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main", "run", "machine", "parse_size"]
+
+MODES = ("torch", "torch.compile", "jax.jit", "numpy")
+DEFAULT_SIZES = (64, 1 << 20, 1 << 24)
+QUICK_SIZES = (64, 4096)
+NUM_CLASSES = 32  # cross entropy: (n // C, C) logits
+
+
+def parse_size(s: str) -> int:
+    """``"64"``, ``"1M"`` (2**20), ``"16M"``, ``"4k"`` (4096) -> int."""
+    s = s.strip()
+    mult = {"k": 1 << 10, "K": 1 << 10, "m": 1 << 20, "M": 1 << 20, "g": 1 << 30, "G": 1 << 30}
+    if s and s[-1] in mult:
+        return int(float(s[:-1]) * mult[s[-1]])
+    return int(s)
+
+
+def fmt_size(n: int) -> str:
+    for unit, v in (("G", 1 << 30), ("M", 1 << 20), ("k", 1 << 10)):
+        if n >= v and n % v == 0:
+            return f"{n // v}{unit}"
+    return str(n)
+
+
+# ------------------------------------------------------------------ machine
+def machine() -> dict[str, Any]:
+    """CPU model, core count, OS and library versions."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    info: dict[str, Any] = {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+    try:
+        info["load_avg"] = [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        pass
+    for mod in ("numpy", "torch", "jax", "optax", "array_api_compat", "corelosses"):
+        try:
+            info[mod] = __import__(mod).__version__
+        except Exception:  # noqa: BLE001 - a missing framework is just not listed
+            pass
+    try:
+        import torch
+
+        info["torch_threads"] = torch.get_num_threads()
+        info["gpu"] = torch.cuda.get_device_name() if torch.cuda.is_available() else None
+    except Exception:  # noqa: BLE001
+        info.setdefault("gpu", None)
+    return info
+
+
+# ------------------------------------------------------------------- timing
+def _call_time(
+    fn: Callable[[], Any], sync: Callable[[Any], Any], inner: int
+) -> tuple[float, float]:
+    """(wall, process CPU) seconds per call; CPU time is blind to other processes' load."""
+    c0 = time.process_time()
+    t0 = time.perf_counter()
+    out = None
+    for _ in range(inner):
+        out = fn()
+    sync(out)
+    t1 = time.perf_counter()
+    return (t1 - t0) / inner, (time.process_time() - c0) / inner
+
+
+def interleaved(
+    fns: list[Callable[[], Any]], sync: Callable[[Any], Any], repeats: int, min_time: float
+) -> list[dict[str, float]]:
+    """Median (and spread) of each function's per-call time, timed in turns."""
+    for fn in fns:  # warm-up (compilation, caches, allocator)
+        for _ in range(2):
+            sync(fn())
+    est = [_call_time(fn, sync, 1)[0] for fn in fns]
+    inner = max(1, int(min_time / max(min(est), 1e-9)))
+    samples: list[list[float]] = [[] for _ in fns]
+    cpu: list[list[float]] = [[] for _ in fns]
+    order = list(range(len(fns)))
+    for r in range(repeats):
+        for i in order if r % 2 == 0 else order[::-1]:
+            w, c = _call_time(fns[i], sync, inner)
+            samples[i].append(w)
+            cpu[i].append(c)
+    out = []
+    for s, c in zip(samples, cpu):
+        med = statistics.median(s)
+        out.append(
+            {
+                "median": med,
+                "min": min(s),
+                "max": max(s),
+                "cpu": statistics.median(c),
+                "inner": inner,
+                "n": len(s),
+            }
+        )
+    return out
+
+
+# -------------------------------------------------------------------- pairs
+@dataclass
+class Pair:
+    loss: str
+    peer: str
+    kind: str  # "binary" | "regression" | "classes" | ...
+    ours: Callable
+    native: Callable
+    elementwise: bool = True
+    grad: bool = True
+
+
+def _data(kind: str, n: int, seed: int = 0):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    if kind == "classes":
+        c = min(NUM_CLASSES, n)
+        x = (rng.standard_normal((n // c, c)) * 2).astype(np.float32)
+        t = rng.integers(0, c, size=(n // c,)).astype(np.int64)
+        return x, t
+    x = (rng.standard_normal(n) * 2).astype(np.float32)
+    if kind == "binary":
+        y = (rng.uniform(size=n) > 0.7).astype(np.float32)
+    else:
+        y = (rng.standard_normal(n) * 2).astype(np.float32)
+    return x, y
+
+
+def torch_pairs() -> list[Pair]:
+    import torch
+    import torch.nn.functional as F
+
+    import corelosses as cl
+
+    try:  # the real thing when installed
+        from torchvision.ops import sigmoid_focal_loss as _tv_focal
+
+        def tv_focal(x, y):
+            return _tv_focal(x, y, alpha=0.25, gamma=2.0, reduction="mean")
+
+        tv_name = "torchvision.ops.sigmoid_focal_loss"
+    except Exception:  # noqa: BLE001
+
+        def tv_focal(x, y, alpha=0.25, gamma=2.0):
+            # torchvision.ops.sigmoid_focal_loss, verbatim (reduction="mean")
+            p = torch.sigmoid(x)
+            ce_loss = F.binary_cross_entropy_with_logits(x, y, reduction="none")
+            p_t = p * y + (1 - p) * (1 - y)
+            loss = ce_loss * ((1 - p_t) ** gamma)
+            alpha_t = alpha * y + (1 - alpha) * (1 - y)
+            loss = alpha_t * loss
+            return loss.mean()
+
+        tv_name = "torchvision sigmoid_focal_loss (its formula)"
+
+    pairs = [
+        Pair("focal_loss", tv_name, "binary", lambda x, y: cl.focal_loss(x, y), tv_focal),
+        Pair(
+            "cross_entropy",
+            "F.cross_entropy",
+            "classes",
+            lambda x, t: cl.cross_entropy(x, t),
+            lambda x, t: F.cross_entropy(x, t),
+            elementwise=False,
+        ),
+        Pair(
+            "binary_cross_entropy",
+            "F.binary_cross_entropy_with_logits",
+            "binary",
+            lambda x, y: cl.binary_cross_entropy(x, y),
+            lambda x, y: F.binary_cross_entropy_with_logits(x, y),
+        ),
+        Pair(
+            "huber_loss",
+            "F.huber_loss",
+            "regression",
+            lambda x, y: cl.huber_loss(x, y),
+            lambda x, y: F.huber_loss(x, y),
+        ),
+    ]
+    pairs += _optional_torch_pairs(cl)
+    return pairs
+
+
+def _optional_torch_pairs(cl) -> list[Pair]:
+    """MONAI's DiceLoss and torchvision's box losses, when both sides exist."""
+    out = []
+    if hasattr(cl, "dice_loss"):
+        try:
+            from monai.losses import DiceLoss
+
+            monai_dice = DiceLoss(softmax=True, to_onehot_y=True)
+
+            out.append(
+                Pair(
+                    "dice_loss",
+                    "monai.losses.DiceLoss",
+                    "segmentation",
+                    lambda x, t: cl.dice_loss(x, t),
+                    lambda x, t: monai_dice(x, t[:, None]),
+                    elementwise=False,
+                )
+            )
+        except Exception:  # noqa: BLE001 - not installed: skipped
+            pass
+    if hasattr(cl, "box_iou_loss"):
+        try:
+            from torchvision.ops import generalized_box_iou_loss
+
+            out.append(
+                Pair(
+                    "box_iou_loss",
+                    "torchvision generalized_box_iou_loss",
+                    "boxes",
+                    lambda p, t: cl.box_iou_loss(p, t, mode="giou"),
+                    lambda p, t: generalized_box_iou_loss(p, t, reduction="mean"),
+                    elementwise=False,
+                )
+            )
+        except Exception:  # noqa: BLE001
+            pass
+    return out
+
+
+def _extra_data(kind: str, n: int):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    if kind == "segmentation":  # (N, C, H, W) logits, C = 4
+        side = max(2, int((n // 8) ** 0.5))
+        x = rng.standard_normal((2, 4, side, side)).astype(np.float32)
+        t = rng.integers(0, 4, size=(2, side, side)).astype(np.int64)
+        return x, t
+    if kind == "boxes":
+        m = max(1, n // 4)
+        a = rng.uniform(0, 50, size=(m, 2))
+        b = rng.uniform(0, 50, size=(m, 2))
+        p = np.concatenate([a, a + rng.uniform(1, 20, size=(m, 2))], 1).astype(np.float32)
+        t = np.concatenate([b, b + rng.uniform(1, 20, size=(m, 2))], 1).astype(np.float32)
+        return p, t
+    return _data(kind, n)
+
+
+def jax_pairs() -> list[Pair]:
+    import jax.numpy as jnp
+    import optax
+
+    import corelosses as cl
+
+    return [
+        Pair(
+            "focal_loss",
+            "optax.sigmoid_focal_loss",
+            "binary",
+            lambda x, y: cl.focal_loss(x, y),
+            lambda x, y: jnp.mean(optax.sigmoid_focal_loss(x, y, alpha=0.25, gamma=2.0)),
+        ),
+        Pair(
+            "cross_entropy",
+            "optax.softmax_cross_entropy_with_integer_labels",
+            "classes",
+            lambda x, t: cl.cross_entropy(x, t),
+            lambda x, t: jnp.mean(optax.softmax_cross_entropy_with_integer_labels(x, t)),
+            elementwise=False,
+        ),
+        Pair(
+            "binary_cross_entropy",
+            "optax.sigmoid_binary_cross_entropy",
+            "binary",
+            lambda x, y: cl.binary_cross_entropy(x, y),
+            lambda x, y: jnp.mean(optax.sigmoid_binary_cross_entropy(x, y)),
+        ),
+        Pair(
+            "huber_loss",
+            "optax.huber_loss",
+            "regression",
+            lambda x, y: cl.huber_loss(x, y),
+            lambda x, y: jnp.mean(optax.huber_loss(x, y, delta=1.0)),
+        ),
+    ]
+
+
+def numpy_pairs() -> list[Pair]:
+    import numpy as np
+
+    import corelosses as cl
+
+    def focal(x, y):
+        ce = np.logaddexp(0, -x) + (1 - y) * x
+        p = 1 / (1 + np.exp(-x))
+        p_t = p * y + (1 - p) * (1 - y)
+        return np.mean((0.25 * y + 0.75 * (1 - y)) * ce * (1 - p_t) ** 2)
+
+    def ce(x, t):
+        m = np.max(x, axis=-1, keepdims=True)
+        lse = np.log(np.sum(np.exp(x - m), axis=-1)) + m[:, 0]
+        return np.mean(lse - np.take_along_axis(x, t[:, None], axis=-1)[:, 0])
+
+    def huber(x, y):
+        a = np.abs(x - y)
+        return np.mean(np.where(a < 1.0, 0.5 * a * a, a - 0.5))
+
+    return [
+        Pair(
+            "focal_loss",
+            "NumPy formula",
+            "binary",
+            lambda x, y: cl.focal_loss(x, y),
+            focal,
+            grad=False,
+        ),
+        Pair(
+            "cross_entropy",
+            "NumPy formula",
+            "classes",
+            lambda x, t: cl.cross_entropy(x, t),
+            ce,
+            elementwise=False,
+            grad=False,
+        ),
+        Pair(
+            "binary_cross_entropy",
+            "NumPy formula",
+            "binary",
+            lambda x, y: cl.binary_cross_entropy(x, y),
+            lambda x, y: np.mean(np.logaddexp(0, -x) + (1 - y) * x),
+            grad=False,
+        ),
+        Pair(
+            "huber_loss",
+            "NumPy formula",
+            "regression",
+            lambda x, y: cl.huber_loss(x, y),
+            huber,
+            grad=False,
+        ),
+    ]
+
+
+# -------------------------------------------------------- per-mode runners
+@dataclass
+class Row:
+    loss: str
+    peer: str
+    mode: str
+    size: int
+    pass_: str  # "fwd" | "fwd+bwd"
+    ours_s: float
+    native_s: float
+    ratio: float
+    cpu_ratio: float  # the same from process CPU time (robust to other processes' load)
+    spread: float  # (max - min) / median of the ratio's two sides, the worse one
+    target: float | None
+    bytes_min: int | None = None
+    copy_s: float | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool | None:
+        return None if self.target is None else self.ratio <= self.target
+
+
+def target_for(mode: str, size: int) -> float | None:
+    """The issue's targets: 1.10 eager torch, 1.05 compiled, 1.5 call overhead at 64."""
+    if mode == "torch":
+        return 1.5 if size <= 1024 else 1.10
+    if mode in ("torch.compile", "jax.jit") and size >= (1 << 20):
+        return 1.05
+    return None
+
+
+def _min_bytes(pair: Pair, n: int, grad: bool) -> int | None:
+    # a fused kernel reads input and target once (float32) and, with the
+    # backward, writes the input's gradient once; the scalar is free.
+    if not pair.elementwise:
+        return None
+    return 4 * n * (3 if grad else 2)
+
+
+def _rows_for(mode, pair, n, grad, res, copy_s) -> Row:
+    a, b = res
+    spread = max((r["max"] - r["min"]) / r["median"] for r in res)
+    return Row(
+        pair.loss,
+        pair.peer,
+        mode,
+        n,
+        "fwd+bwd" if grad else "fwd",
+        a["median"],
+        b["median"],
+        a["median"] / b["median"],
+        a["cpu"] / max(b["cpu"], 1e-12),
+        spread,
+        target_for(mode, n),
+        _min_bytes(pair, n, grad),
+        copy_s,
+        {"inner": a["inner"], "repeats": a["n"]},
+    )
+
+
+def run_torch(pairs, sizes, repeats, min_time, compiled, log) -> list[Row]:
+    import torch
+
+    if compiled:
+        import torch._dynamo as dynamo
+
+        for name in ("cache_size_limit", "recompile_limit"):
+            if hasattr(dynamo.config, name):
+                setattr(dynamo.config, name, 256)
+    mode = "torch.compile" if compiled else "torch"
+    rows = []
+    copies: dict[int, float] = {}
+    for n in sizes:
+        src = torch.empty(n, dtype=torch.float32).normal_()
+        dst = torch.empty_like(src)
+        copies[n] = interleaved([lambda d=dst, s=src: d.copy_(s)], _nosync, repeats, min_time)[0][
+            "median"
+        ]
+    if compiled and max(sizes) >= 1024:
+        # the 64-element target is eager's call overhead; compiled, both sides
+        # pay the same guard checks, and each size is another compilation
+        sizes = [n for n in sizes if n >= 1024]
+    for pair in pairs:
+        for n in sizes:
+            data = _extra_data(pair.kind, n)
+            for grad in (False, True) if pair.grad else (False,):
+                x = torch.from_numpy(data[0]).requires_grad_(grad)
+                y = torch.from_numpy(data[1])
+                fns = []
+                for f in (pair.ours, pair.native):
+                    if compiled:
+                        torch._dynamo.reset()
+                        f = torch.compile(f, dynamic=False)
+                    fns.append(_torch_step(f, x, y, grad))
+                try:
+                    res = interleaved(fns, _nosync, repeats, min_time)
+                except Exception as e:  # noqa: BLE001 - report, keep going
+                    log(f"  {pair.loss} {mode} n={n}: failed: {type(e).__name__}: {e}")
+                    continue
+                row = _rows_for(mode, pair, n, grad, res, copies.get(n))
+                rows.append(row)
+                log(_line(row))
+    return rows
+
+
+def _torch_step(f, x, y, grad):
+    if not grad:
+
+        def fwd():
+            return f(x, y)
+
+        return fwd
+
+    def step():
+        x.grad = None
+        loss = f(x, y)
+        loss.backward()
+        return loss
+
+    return step
+
+
+def _nosync(out):
+    return out
+
+
+def run_jax(pairs, sizes, repeats, min_time, log) -> list[Row]:
+    import jax
+    import jax.numpy as jnp
+
+    rows = []
+    copies = {}
+    for n in sizes:
+        src = jnp.asarray(_data("regression", n)[0])
+        cp = jax.jit(lambda a: a + 1.0)  # one read, one write
+        copies[n] = interleaved(
+            [lambda s=src, cp=cp: cp(s)], jax.block_until_ready, repeats, min_time
+        )[0]["median"]
+    for pair in pairs:
+        for n in sizes:
+            x, y = (jnp.asarray(a) for a in _data(pair.kind, n))
+            for grad in (False, True):
+                fns = []
+                for f in (pair.ours, pair.native):
+                    jf = jax.jit(jax.value_and_grad(f) if grad else f)
+                    fns.append(lambda jf=jf, x=x, y=y: jf(x, y))
+                try:
+                    res = interleaved(fns, jax.block_until_ready, repeats, min_time)
+                except Exception as e:  # noqa: BLE001
+                    log(f"  {pair.loss} jax.jit n={n}: failed: {type(e).__name__}: {e}")
+                    continue
+                row = _rows_for("jax.jit", pair, n, grad, res, copies[n])
+                rows.append(row)
+                log(_line(row))
+    return rows
+
+
+def run_numpy(pairs, sizes, repeats, min_time, log) -> list[Row]:
+    import numpy as np
+
+    rows = []
+    copies = {}
+    for n in sizes:
+        src = _data("regression", n)[0]
+        dst = np.empty_like(src)
+        copies[n] = interleaved([lambda d=dst, s=src: np.copyto(d, s)], _nosync, repeats, min_time)[
+            0
+        ]["median"]
+    for pair in pairs:
+        for n in sizes:
+            x, y = _data(pair.kind, n)
+            fns = [lambda f=f, x=x, y=y: f(x, y) for f in (pair.ours, pair.native)]
+            res = interleaved(fns, _nosync, repeats, min_time)
+            row = _rows_for("numpy", pair, n, False, res, copies[n])
+            rows.append(row)
+            log(_line(row))
+    return rows
+
+
+# ------------------------------------------------------------------- output
+def _us(s: float) -> str:
+    us = s * 1e6
+    return f"{us:.1f}" if us < 1000 else f"{us:,.0f}"
+
+
+def _line(r: Row) -> str:
+    ok = "" if r.ok is None else ("ok" if r.ok else "MISS")
+    return (
+        f"  {r.mode:13s} {r.loss:21s} {fmt_size(r.size):>4s} {r.pass_:7s} "
+        f"ours {_us(r.ours_s):>9s} us  native {_us(r.native_s):>9s} us  "
+        f"ratio {r.ratio:5.2f} {ok} (cpu {r.cpu_ratio:4.2f})"
+    )
+
+
+def table(rows: list[Row]) -> str:
+    """Markdown table of the ratios."""
+    head = (
+        "| mode | loss | native peer | size | pass | corelosses (us) | native (us) "
+        "| ratio | target | CPU-time ratio | spread |\n|---|---|---|---|---|---:|---:|---:|---|---:|---:|"
+    )
+    lines = [head]
+    for r in rows:
+        tgt = "-" if r.target is None else f"<= {r.target:.2f} {'ok' if r.ok else '**miss**'}"
+        lines.append(
+            f"| {r.mode} | {r.loss} | {r.peer} | {fmt_size(r.size)} | {r.pass_} | "
+            f"{_us(r.ours_s)} | {_us(r.native_s)} | {r.ratio:.2f} | {tgt} | {r.cpu_ratio:.2f} | "
+            f"{r.spread:.0%} |"
+        )
+    return "\n".join(lines)
+
+
+def bandwidth_table(rows: list[Row]) -> str:
+    """Achieved bandwidth of the elementwise losses against a copy of the same size."""
+    lines = [
+        "| mode | loss | size | pass | min bytes | corelosses GB/s | native GB/s | copy GB/s "
+        "| corelosses / copy |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        if r.bytes_min is None or r.copy_s is None or r.size < (1 << 20):
+            continue
+        copy_bw = 8 * r.size / r.copy_s / 1e9  # a copy reads and writes n floats
+        ours = r.bytes_min / r.ours_s / 1e9
+        nat = r.bytes_min / r.native_s / 1e9
+        lines.append(
+            f"| {r.mode} | {r.loss} | {fmt_size(r.size)} | {r.pass_} | "
+            f"{r.bytes_min / 1e6:.1f} MB | {ours:.2f} | {nat:.2f} | {copy_bw:.2f} | "
+            f"{ours / copy_bw:.0%} |"
+        )
+    return "\n".join(lines)
+
+
+def machine_text(info: dict[str, Any]) -> str:
+    libs = ", ".join(
+        f"{k} {info[k]}"
+        for k in ("python", "numpy", "torch", "jax", "optax", "array_api_compat", "corelosses")
+        if k in info
+    )
+    gpu = info.get("gpu") or "none"
+    return (
+        f"{info['cpu']}, {info['cores']} logical cores (torch threads "
+        f"{info.get('torch_threads', '?')}), GPU: {gpu}; {info['platform']}; {libs}; "
+        f"load average at start {info.get('load_avg', '?')}"
+    )
+
+
+def plot(rows: list[Row], path: Path, info: dict[str, Any]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    modes = [m for m in MODES if any(r.mode == m for r in rows)]
+    fig, axes = plt.subplots(len(modes), 1, figsize=(11, 3.2 * len(modes) + 0.8), squeeze=False)
+    for ax, mode in zip(axes[:, 0], modes):
+        rs = [r for r in rows if r.mode == mode]
+        labels = [f"{r.loss}\n{fmt_size(r.size)} {r.pass_}" for r in rs]
+        colors = ["tab:gray" if r.ok is None else ("tab:green" if r.ok else "tab:red") for r in rs]
+        ax.bar(range(len(rs)), [r.ratio for r in rs], color=colors)
+        ax.axhline(1.0, color="k", lw=0.8)
+        for t in sorted({r.target for r in rs if r.target is not None}):
+            ax.axhline(t, color="tab:orange", lw=0.8, ls="--")
+        ax.set_xticks(range(len(rs)), labels, rotation=90, fontsize=6)
+        ax.set_ylabel("corelosses / native")
+        ax.set_title(mode, fontsize=9)
+    fig.suptitle(
+        "corelosses vs native (median time ratio; green: target met, red: missed)\n"
+        + machine_text(info)[:160],
+        fontsize=7,
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------- main
+def run(
+    *,
+    sizes=DEFAULT_SIZES,
+    modes=MODES,
+    repeats: int = 7,
+    min_time: float = 0.05,
+    losses: list[str] | None = None,
+    out: str | Path | None = None,
+    png: bool = True,
+    log: Callable[[str], None] = print,
+) -> tuple[list[Row], dict[str, Any]]:
+    """Run the benchmark; write ``bench.json``, ``bench.md`` and ``bench.png`` to ``out``."""
+    info = machine()
+    log("corelosses bench on " + machine_text(info))
+    rows: list[Row] = []
+
+    def keep(pairs):
+        return [p for p in pairs if losses is None or p.loss in losses]
+
+    for mode in modes:
+        if mode not in MODES:
+            raise ValueError(f"bench: 'modes' must be among {MODES}, got {mode!r}")
+        log(f"[{mode}]")
+        try:
+            if mode in ("torch", "torch.compile"):
+                rows += run_torch(
+                    keep(torch_pairs()), sizes, repeats, min_time, mode == "torch.compile", log
+                )
+            elif mode == "jax.jit":
+                rows += run_jax(keep(jax_pairs()), sizes, repeats, min_time, log)
+            else:
+                rows += run_numpy(keep(numpy_pairs()), sizes, repeats, min_time, log)
+        except ImportError as e:
+            log(f"  skipped: {e}")
+    md = (
+        f"# corelosses bench\n\nMachine: {machine_text(info)}\n\n"
+        f"Sizes {', '.join(fmt_size(s) for s in sizes)} elements, float32, {repeats} "
+        f"interleaved repeats, medians; ratio = corelosses / native.\n\n"
+        f"{table(rows)}\n\n## Bandwidth (elementwise losses, >= 1M)\n\n"
+        f"{bandwidth_table(rows)}\n"
+    )
+    log("\n" + table(rows) + "\n\n" + bandwidth_table(rows))
+    if out is not None:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        data = {
+            "machine": info,
+            "sizes": list(sizes),
+            "repeats": repeats,
+            "rows": [dict(asdict(r), ok=r.ok) for r in rows],
+        }
+        (out / "bench.json").write_text(json.dumps(data, indent=1))
+        (out / "bench.md").write_text(md)
+        if png and rows:
+            plot(rows, out / "bench.png", info)
+        log(f"\nwrote {out / 'bench.md'}, bench.json" + (", bench.png" if png else ""))
+    return rows, info
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sizes", help="comma-separated element counts, e.g. 64,1M,16M")
+    p.add_argument("--modes", help=f"comma-separated, among {','.join(MODES)}")
+    p.add_argument("--losses", help="comma-separated loss names (default: every pair)")
+    p.add_argument("--repeats", type=int, help="interleaved repeats (median kept; default 7)")
+    p.add_argument(
+        "--min-time", type=float, default=None, help="seconds per timing sample (default 0.05)"
+    )
+    p.add_argument(
+        "--quick", action="store_true", help="tiny sizes, 2 repeats, short samples (for tests)"
+    )
+    p.add_argument("--out", help="output folder for bench.md/.json/.png")
+    p.add_argument("--no-png", action="store_true")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch intra-op threads (default: torch's own choice)",
+    )
+
+
+def from_args(args: argparse.Namespace, default_out: str | Path | None) -> int:
+    sizes = (
+        tuple(parse_size(s) for s in args.sizes.split(","))
+        if args.sizes
+        else (QUICK_SIZES if args.quick else DEFAULT_SIZES)
+    )
+    modes = tuple(args.modes.split(",")) if args.modes else MODES
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    repeats = args.repeats or (2 if args.quick else 7)
+    min_time = args.min_time if args.min_time is not None else (0.002 if args.quick else 0.05)
+    run(
+        sizes=sizes,
+        modes=modes,
+        repeats=repeats,
+        min_time=min_time,
+        losses=args.losses.split(",") if args.losses else None,
+        out=args.out or default_out,
+        png=not args.no_png,
+    )
+    return 0
+
+
+def main(argv=None, default_out: str | Path | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_arguments(p)
+    return from_args(p.parse_args(argv), default_out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""The benchmark harness runs and writes its table, JSON and plot (no timing asserted)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from corelosses import _bench
+from corelosses.cli import main as cli_main
+
+
+def test_parse_size():
+    assert _bench.parse_size("64") == 64
+    assert _bench.parse_size("1M") == 1 << 20
+    assert _bench.parse_size("16M") == 1 << 24
+    assert _bench.parse_size("4k") == 4096
+    assert _bench.fmt_size(1 << 24) == "16M"
+
+
+def test_targets():
+    assert _bench.target_for("torch", 64) == 1.5
+    assert _bench.target_for("torch", 1 << 20) == 1.10
+    assert _bench.target_for("torch.compile", 1 << 24) == 1.05
+    assert _bench.target_for("jax.jit", 1 << 20) == 1.05
+    assert _bench.target_for("numpy", 1 << 20) is None
+
+
+def test_machine_description():
+    info = _bench.machine()
+    assert info["cores"] and info["cpu"]
+    assert "cores" in _bench.machine_text(info)
+
+
+def test_quick_run_writes_results(tmp_path):
+    pytest.importorskip("matplotlib")
+    modes = ["numpy"]
+    try:
+        import torch  # noqa: F401
+
+        modes.append("torch")
+    except ImportError:
+        pass
+    lines = []
+    core = ["focal_loss", "cross_entropy", "binary_cross_entropy", "huber_loss"]
+    rows, info = _bench.run(
+        sizes=(64,),
+        modes=modes,
+        repeats=1,
+        min_time=0.0005,
+        losses=core,
+        out=tmp_path,
+        log=lines.append,
+    )
+    assert {r.mode for r in rows} == set(modes)
+    assert set(core) == {r.loss for r in rows}
+    for r in rows:
+        assert r.ours_s > 0 and r.native_s > 0 and r.ratio > 0 and r.cpu_ratio >= 0
+    md = (tmp_path / "bench.md").read_text()
+    assert "| ratio |" in md and info["cpu"] in md
+    data = json.loads((tmp_path / "bench.json").read_text())
+    assert data["machine"]["cores"] == info["cores"] and len(data["rows"]) == len(rows)
+    assert (tmp_path / "bench.png").stat().st_size > 1000
+    assert any("huber_loss" in line for line in lines)
+
+
+def test_jax_jit_mode_quick():
+    pytest.importorskip("jax")
+    pytest.importorskip("optax")
+    rows, _ = _bench.run(
+        sizes=(64,),
+        modes=("jax.jit",),
+        repeats=1,
+        min_time=0.0001,
+        losses=["huber_loss"],
+        log=lambda s: None,
+    )
+    assert [(r.mode, r.pass_) for r in rows] == [("jax.jit", "fwd"), ("jax.jit", "fwd+bwd")]
+
+
+def test_cli_bench_quick(tmp_path, capsys):
+    pytest.importorskip("torch")
+    rc = cli_main(
+        [
+            "bench",
+            "--quick",
+            "--sizes",
+            "64",
+            "--modes",
+            "torch",
+            "--repeats",
+            "1",
+            "--losses",
+            "huber_loss,cross_entropy",
+            "--no-png",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "huber_loss" in out and "cross_entropy" in out
+    assert (tmp_path / "bench.md").exists() and not (tmp_path / "bench.png").exists()
+
+
+def test_compile_mode_quick(tmp_path):
+    torch = pytest.importorskip("torch")
+    if not hasattr(torch, "compile"):
+        pytest.skip("no torch.compile")
+    rows, _ = _bench.run(
+        sizes=(64,),
+        modes=("torch.compile",),
+        repeats=1,
+        min_time=0.0001,
+        losses=["huber_loss"],
+        out=None,
+        log=lambda s: None,
+    )
+    assert len(rows) == 2 and all(r.mode == "torch.compile" for r in rows)
