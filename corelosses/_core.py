@@ -212,6 +212,8 @@ def reduce(
     """
     xp = be.xp
     if weight is not None:
+        if valid is not None:  # a NaN weight under the mask must not reach the gradient
+            weight = xp.where(valid, weight, 0.0)
         loss = loss * weight
     if valid is not None:
         loss = xp.where(valid, loss, 0.0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from ._generic import NoAutodiffBackend
 
 
@@ -10,6 +12,20 @@ class DaskBackend(NoAutodiffBackend):
 
     def concrete(self, x):
         return False
+
+    # dask's ``max`` fails on a zero-size array even along a non-empty axis
+    # (numpy's does not): an empty batch needs no max shift at all.
+    def logsumexp(self, x, axis=-1, keepdims=False):
+        if math.prod(x.shape) != 0:
+            return super().logsumexp(x, axis=axis, keepdims=keepdims)
+        xp = self.xp
+        return xp.log(xp.sum(xp.exp(x), axis=axis, keepdims=keepdims))
+
+    def softmax(self, x, axis=-1):
+        if math.prod(x.shape) != 0:
+            return super().softmax(x, axis=axis)
+        e = self.xp.exp(x)
+        return e / self.xp.sum(e, axis=axis, keepdims=True)
 
 
 def make(xp):
