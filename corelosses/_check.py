@@ -12,7 +12,8 @@ from __future__ import annotations
 import importlib.util
 import math
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -166,8 +167,9 @@ class _Jax(_Runner):
     def grads(self, fn, args, kwargs, argnums):
         a, k = self.conv_all(args, kwargs)
         arr, static = self._split(k)
-        g = self.jax.jit(self.jax.grad(lambda *a: self.jnp.sum(fn(*a, **arr, **static)),
-                                       argnums=tuple(argnums)))(*a)
+        g = self.jax.jit(
+            self.jax.grad(lambda *a: self.jnp.sum(fn(*a, **arr, **static)), argnums=tuple(argnums))
+        )(*a)
         return [np.asarray(x) for x in g]
 
 
@@ -322,8 +324,11 @@ def check_one(info: LossInfo, runner: _Runner, seed: int = 0) -> tuple[str, floa
     args, kwargs = info.example(rng)
     fn = info.fn
     try:
-        ref = (runner.reference(fn, args, kwargs) if hasattr(runner, "reference")
-               else np.asarray(fn(*args, **kwargs)))
+        ref = (
+            runner.reference(fn, args, kwargs)
+            if hasattr(runner, "reference")
+            else np.asarray(fn(*args, **kwargs))
+        )
         err = _rel_err(runner.value(fn, args, kwargs), ref)
         ok = err <= getattr(runner, "value_rtol", VALUE_RTOL)
         detail = "value"
@@ -352,7 +357,10 @@ def run_check(backends=None, names=None, out=sys.stdout) -> int:
     cols = [r.name for r in runners]
     w = max([len(i.name) for i in infos] + [4]) + 2
     print("corelosses check: value vs float64 NumPy, gradient vs finite differences", file=out)
-    print("(relative error; value tolerance %.0e, gradient %.0e)\n" % (VALUE_RTOL, GRAD_RTOL), file=out)
+    print(
+        f"(relative error; value tolerance {VALUE_RTOL:.0e}, gradient {GRAD_RTOL:.0e})\n",
+        file=out,
+    )
     print("loss".ljust(w) + "".join(c.ljust(20) for c in cols), file=out)
     failures = []
     for info in infos:
@@ -369,13 +377,20 @@ def run_check(backends=None, names=None, out=sys.stdout) -> int:
             if status != "PASS":
                 failures.append((info.name, r.name, detail))
         print(row, file=out)
-    print("\n* value and gradient checked (autodiff backends; the gradient against finite "
-          "differences, or against the other framework for losses with a stop-gradient inside)",
-          file=out)
+    print(
+        "\n* value and gradient checked (autodiff backends; the gradient against finite "
+        "differences, or against the other framework for losses with a stop-gradient inside)",
+        file=out,
+    )
     if any(r.name == "keras" for r in runners):
-        print("keras: value tolerance %.0e (Keras reduces in float32)" % _Keras.value_rtol, file=out)
+        print(
+            f"keras: value tolerance {_Keras.value_rtol:.0e} (Keras reduces in float32)", file=out
+        )
     for name, b, detail in failures:
         print(f"FAIL {name} on {b}: {detail}", file=out)
     n = len(infos) * len(runners)
-    print(f"\n{'FAIL' if failures else 'PASS'}: {n - len(failures)} of {n} loss/backend pairs pass", file=out)
+    print(
+        f"\n{'FAIL' if failures else 'PASS'}: {n - len(failures)} of {n} loss/backend pairs pass",
+        file=out,
+    )
     return 1 if failures else 0

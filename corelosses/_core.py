@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from .adapters import Backend, backend_of
 
@@ -48,16 +49,12 @@ __all__ = [
 # ----------------------------------------------------------------- options
 def check_reduction(fname: str, reduction: str) -> None:
     if reduction not in REDUCTIONS:
-        raise ValueError(
-            f"{fname}: 'reduction' must be one of {REDUCTIONS}, got {reduction!r}"
-        )
+        raise ValueError(f"{fname}: 'reduction' must be one of {REDUCTIONS}, got {reduction!r}")
 
 
 def check_choice(fname: str, argname: str, value: Any, choices: Sequence[Any]) -> None:
     if value not in choices:
-        raise ValueError(
-            f"{fname}: '{argname}' must be one of {tuple(choices)}, got {value!r}"
-        )
+        raise ValueError(f"{fname}: '{argname}' must be one of {tuple(choices)}, got {value!r}")
 
 
 def check_number(
@@ -94,9 +91,7 @@ def normalize_axis(fname: str, argname: str, axis: int, ndim: int) -> int:
     if not isinstance(axis, int) or isinstance(axis, bool):
         raise TypeError(f"{fname}: '{argname}' must be an int, got {axis!r}")
     if not -ndim <= axis < ndim:
-        raise ValueError(
-            f"{fname}: '{argname}'={axis} is out of range for an input of rank {ndim}"
-        )
+        raise ValueError(f"{fname}: '{argname}'={axis} is out of range for an input of rank {ndim}")
     return axis % ndim
 
 
@@ -109,9 +104,7 @@ def floating(be: Backend, x: Array, fname: str, argname: str = "input") -> Array
         if be.is_half(dt):
             return xp.astype(x, xp.float32)
         return x
-    raise TypeError(
-        f"{fname}: '{argname}' must be a real floating-point array, got dtype {dt}"
-    )
+    raise TypeError(f"{fname}: '{argname}' must be a real floating-point array, got dtype {dt}")
 
 
 def cast_to(be: Backend, t: Array, dtype: Any) -> Array:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import types
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any
 
 __all__ = ["LossInfo", "register", "catalog", "get", "BACKENDS", "load_entry_points"]
 

@@ -49,8 +49,11 @@ def _ex_multiclass(rng):
     x = rng.normal(size=(8, 5)) * 2
     y = rng.integers(0, 5, size=(8,))
     y[1] = -100
-    return (x, y), {"ignore_index": -100, "class_weight": rng.uniform(0.5, 2, size=(5,)),
-                    "label_smoothing": 0.1}
+    return (x, y), {
+        "ignore_index": -100,
+        "class_weight": rng.uniform(0.5, 2, size=(5,)),
+        "label_smoothing": 0.1,
+    }
 
 
 def _ex_focal(rng):
@@ -69,8 +72,11 @@ def _ex_softmax_focal(rng):
 @register(
     "classification",
     "torch.nn.functional.binary_cross_entropy(_with_logits); Keras label smoothing",
-    peers=("torch.nn.functional.binary_cross_entropy_with_logits", "optax.sigmoid_binary_cross_entropy",
-           "keras.losses.binary_crossentropy"),
+    peers=(
+        "torch.nn.functional.binary_cross_entropy_with_logits",
+        "optax.sigmoid_binary_cross_entropy",
+        "keras.losses.binary_crossentropy",
+    ),
     example=_ex_binary_soft,
 )
 def binary_cross_entropy(
@@ -128,8 +134,14 @@ def binary_cross_entropy(
     0.377779
     """
     fname = "binary_cross_entropy"
-    if (from_logits and pos_weight is None and weight is None and mask is None
-            and type(label_smoothing) in _PLAIN_ZERO and label_smoothing == 0):
+    if (
+        from_logits
+        and pos_weight is None
+        and weight is None
+        and mask is None
+        and type(label_smoothing) in _PLAIN_ZERO
+        and label_smoothing == 0
+    ):
         c.check_reduction(fname, reduction)
         out = c.backend_of(input, target).bce_with_logits_native(input, target, reduction)
         if out is not None:  # the plain case in one native kernel (same function)
@@ -166,7 +178,7 @@ def _class_setup(fname, input, target, axis, from_logits, ignore_index, mask, re
         raise ValueError(
             f"{fname}: 'input' needs at least one class along axis {ax}, got shape {tuple(x.shape)}"
         )
-    loss_shape = x.shape[:ax] + x.shape[ax + 1:]
+    loss_shape = x.shape[:ax] + x.shape[ax + 1 :]
     if xp.isdtype(target.dtype, "real floating") and tuple(target.shape) == tuple(x.shape):
         if ignore_index is not None:
             raise ValueError(
@@ -222,8 +234,11 @@ def _class_vector(be, vec, cshape, dtype, fname, argname, num_classes):
 @register(
     "classification",
     "torch.nn.functional.cross_entropy (class weights, ignore_index, label smoothing)",
-    peers=("torch.nn.functional.cross_entropy", "optax.softmax_cross_entropy",
-           "optax.softmax_cross_entropy_with_integer_labels"),
+    peers=(
+        "torch.nn.functional.cross_entropy",
+        "optax.softmax_cross_entropy",
+        "optax.softmax_cross_entropy_with_integer_labels",
+    ),
     example=_ex_multiclass,
     mean="weighted",  # with class_weight, "mean" divides by the targets' summed weights
 )
@@ -285,8 +300,15 @@ def cross_entropy(
     0.175456
     """
     fname = "cross_entropy"
-    if (from_logits and class_weight is None and ignore_index is None and weight is None
-            and mask is None and type(label_smoothing) in _PLAIN_ZERO and label_smoothing == 0):
+    if (
+        from_logits
+        and class_weight is None
+        and ignore_index is None
+        and weight is None
+        and mask is None
+        and type(label_smoothing) in _PLAIN_ZERO
+        and label_smoothing == 0
+    ):
         # the plain case: one native kernel where the backend has it (same function)
         c.check_reduction(fname, reduction)
         try:

@@ -225,7 +225,9 @@ def gan_generator_loss(
     --------
     >>> import numpy as np, corelosses as cl
     >>> f = np.array([-1.0, 0.3])
-    >>> round(float(cl.gan_generator_loss(f)), 6)
+    >>> round(float(cl.gan_generator_loss(f)), 6)  # minimax: log(1 - s(f))
+    -0.583808
+    >>> round(float(cl.gan_generator_loss(f, kind="non_saturating")), 6)
     0.933808
     >>> round(float(cl.gan_generator_loss(f, kind="minimax")), 6)
     -0.583808

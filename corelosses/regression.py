@@ -44,11 +44,26 @@ _EXTRA_DOC = """
 """
 
 
-@register("regression", "torch.nn.functional.mse_loss",
-          peers=("torch.nn.functional.mse_loss", "optax.squared_error", "keras.losses.mean_squared_error"),
-          example=_ex)
-def mse_loss(input: Array, target: Array, /, *, weight: Array | None = None, mask: Array | None = None,
-             ignore_value: float | None = None, reduction: str = "mean") -> Array:
+@register(
+    "regression",
+    "torch.nn.functional.mse_loss",
+    peers=(
+        "torch.nn.functional.mse_loss",
+        "optax.squared_error",
+        "keras.losses.mean_squared_error",
+    ),
+    example=_ex,
+)
+def mse_loss(
+    input: Array,
+    target: Array,
+    /,
+    *,
+    weight: Array | None = None,
+    mask: Array | None = None,
+    ignore_value: float | None = None,
+    reduction: str = "mean",
+) -> Array:
     r"""Squared error ``(x - y)^2``.
     {extra}
     Examples
@@ -57,16 +72,35 @@ def mse_loss(input: Array, target: Array, /, *, weight: Array | None = None, mas
     >>> float(cl.mse_loss(np.array([1.0, 2.0]), np.array([0.0, 0.0])))
     2.5
     """
-    be, xp, x, y, w, valid = c.pair_setup("mse_loss", input, target, weight=weight, mask=mask,
-                                          reduction=reduction, ignore_value=ignore_value)
+    be, xp, x, y, w, valid = c.pair_setup(
+        "mse_loss",
+        input,
+        target,
+        weight=weight,
+        mask=mask,
+        reduction=reduction,
+        ignore_value=ignore_value,
+    )
     d = x - y
     return c.reduce(be, d * d, reduction, weight=w, valid=valid)
 
 
-@register("regression", "torch.nn.functional.l1_loss",
-          peers=("torch.nn.functional.l1_loss", "keras.losses.mean_absolute_error"), example=_ex)
-def l1_loss(input: Array, target: Array, /, *, weight: Array | None = None, mask: Array | None = None,
-            ignore_value: float | None = None, reduction: str = "mean") -> Array:
+@register(
+    "regression",
+    "torch.nn.functional.l1_loss",
+    peers=("torch.nn.functional.l1_loss", "keras.losses.mean_absolute_error"),
+    example=_ex,
+)
+def l1_loss(
+    input: Array,
+    target: Array,
+    /,
+    *,
+    weight: Array | None = None,
+    mask: Array | None = None,
+    ignore_value: float | None = None,
+    reduction: str = "mean",
+) -> Array:
     r"""Absolute error ``|x - y|`` (gradient 0 at ``x = y``, as in PyTorch).
     {extra}
     Examples
@@ -75,19 +109,37 @@ def l1_loss(input: Array, target: Array, /, *, weight: Array | None = None, mask
     >>> float(cl.l1_loss(np.array([1.0, -2.0]), np.array([0.0, 0.0])))
     1.5
     """
-    be, xp, x, y, w, valid = c.pair_setup("l1_loss", input, target, weight=weight, mask=mask,
-                                          reduction=reduction, ignore_value=ignore_value)
+    be, xp, x, y, w, valid = c.pair_setup(
+        "l1_loss",
+        input,
+        target,
+        weight=weight,
+        mask=mask,
+        reduction=reduction,
+        ignore_value=ignore_value,
+    )
     d = x - y
     # d * sign(d), not abs(d): the gradient at d = 0 is 0 on every framework (jax's abs gives 1)
     return c.reduce(be, d * xp.sign(d), reduction, weight=w, valid=valid)
 
 
-@register("regression", "Huber 1964; torch.nn.functional.huber_loss",
-          peers=("torch.nn.functional.huber_loss", "optax.huber_loss", "keras.losses.huber"),
-          example=_ex)
-def huber_loss(input: Array, target: Array, /, *, delta: float = 1.0, weight: Array | None = None,
-               mask: Array | None = None, ignore_value: float | None = None,
-               reduction: str = "mean") -> Array:
+@register(
+    "regression",
+    "Huber 1964; torch.nn.functional.huber_loss",
+    peers=("torch.nn.functional.huber_loss", "optax.huber_loss", "keras.losses.huber"),
+    example=_ex,
+)
+def huber_loss(
+    input: Array,
+    target: Array,
+    /,
+    *,
+    delta: float = 1.0,
+    weight: Array | None = None,
+    mask: Array | None = None,
+    ignore_value: float | None = None,
+    reduction: str = "mean",
+) -> Array:
     r"""Huber loss: ``d^2 / 2`` for ``|d| < delta``, else ``delta (|d| - delta / 2)``.
 
     ``d = x - y``; computed as ``q (|d| - q / 2)`` with ``q = min(|d|, delta)``,
@@ -106,18 +158,37 @@ def huber_loss(input: Array, target: Array, /, *, delta: float = 1.0, weight: Ar
         out = c.backend_of(input, target).huber_native(input, target, delta, reduction)
         if out is not None:  # the plain case in one native kernel (same function)
             return out
-    be, xp, x, y, w, valid = c.pair_setup(fname, input, target, weight=weight, mask=mask,
-                                          reduction=reduction, ignore_value=ignore_value)
+    be, xp, x, y, w, valid = c.pair_setup(
+        fname,
+        input,
+        target,
+        weight=weight,
+        mask=mask,
+        reduction=reduction,
+        ignore_value=ignore_value,
+    )
     a = xp.abs(x - y)
     q = xp.where(a < delta, a, delta)  # not minimum(a, scalar): a graph break in compat torch
     return c.reduce(be, q * (a - 0.5 * q), reduction, weight=w, valid=valid)
 
 
-@register("regression", "Girshick 2015 (Fast R-CNN); torch.nn.functional.smooth_l1_loss",
-          peers=("torch.nn.functional.smooth_l1_loss",), example=_ex)
-def smooth_l1_loss(input: Array, target: Array, /, *, beta: float = 1.0, weight: Array | None = None,
-                   mask: Array | None = None, ignore_value: float | None = None,
-                   reduction: str = "mean") -> Array:
+@register(
+    "regression",
+    "Girshick 2015 (Fast R-CNN); torch.nn.functional.smooth_l1_loss",
+    peers=("torch.nn.functional.smooth_l1_loss",),
+    example=_ex,
+)
+def smooth_l1_loss(
+    input: Array,
+    target: Array,
+    /,
+    *,
+    beta: float = 1.0,
+    weight: Array | None = None,
+    mask: Array | None = None,
+    ignore_value: float | None = None,
+    reduction: str = "mean",
+) -> Array:
     r"""Smooth L1: ``d^2 / (2 beta)`` for ``|d| < beta``, else ``|d| - beta / 2``.
 
     ``beta = 0`` is the L1 loss (PyTorch's rule). Equals ``huber_loss / beta``
@@ -131,8 +202,15 @@ def smooth_l1_loss(input: Array, target: Array, /, *, beta: float = 1.0, weight:
     """
     fname = "smooth_l1_loss"
     c.check_number(fname, "beta", beta, low=0)
-    be, xp, x, y, w, valid = c.pair_setup(fname, input, target, weight=weight, mask=mask,
-                                          reduction=reduction, ignore_value=ignore_value)
+    be, xp, x, y, w, valid = c.pair_setup(
+        fname,
+        input,
+        target,
+        weight=weight,
+        mask=mask,
+        reduction=reduction,
+        ignore_value=ignore_value,
+    )
     a = xp.abs(x - y)
     if beta == 0:
         loss = (x - y) * xp.sign(x - y)  # as l1_loss: gradient 0 at d = 0 everywhere
@@ -142,11 +220,22 @@ def smooth_l1_loss(input: Array, target: Array, /, *, beta: float = 1.0, weight:
     return c.reduce(be, loss, reduction, weight=w, valid=valid)
 
 
-@register("regression", "keras.losses.log_cosh; optax.log_cosh",
-          peers=("optax.log_cosh", "keras.losses.log_cosh"), example=_ex)
-def log_cosh_loss(input: Array, target: Array, /, *, weight: Array | None = None,
-                  mask: Array | None = None, ignore_value: float | None = None,
-                  reduction: str = "mean") -> Array:
+@register(
+    "regression",
+    "keras.losses.log_cosh; optax.log_cosh",
+    peers=("optax.log_cosh", "keras.losses.log_cosh"),
+    example=_ex,
+)
+def log_cosh_loss(
+    input: Array,
+    target: Array,
+    /,
+    *,
+    weight: Array | None = None,
+    mask: Array | None = None,
+    ignore_value: float | None = None,
+    reduction: str = "mean",
+) -> Array:
     r"""``log(cosh(x - y))``, computed as ``|d| + softplus(-2|d|) - log 2``.
 
     Finite for any ``|d|`` (``cosh`` itself overflows past 710 in float64);
@@ -158,8 +247,15 @@ def log_cosh_loss(input: Array, target: Array, /, *, weight: Array | None = None
     >>> round(float(cl.log_cosh_loss(np.array([1.0]), np.array([0.0]))), 6)
     0.433781
     """
-    be, xp, x, y, w, valid = c.pair_setup("log_cosh_loss", input, target, weight=weight, mask=mask,
-                                          reduction=reduction, ignore_value=ignore_value)
+    be, xp, x, y, w, valid = c.pair_setup(
+        "log_cosh_loss",
+        input,
+        target,
+        weight=weight,
+        mask=mask,
+        reduction=reduction,
+        ignore_value=ignore_value,
+    )
     a = xp.abs(x - y)
     loss = a + be.softplus(-2.0 * a) - 0.6931471805599453
     return c.reduce(be, loss, reduction, weight=w, valid=valid)

@@ -79,9 +79,8 @@ class TorchTB(TB):
     autodiff = True
 
     def __init__(self):
-        import torch
-
         import array_api_compat.torch as xp
+        import torch
 
         self.torch = torch
         self._xp = xp
@@ -105,7 +104,10 @@ class TorchTB(TB):
             leaves.append(args[i])
         out = fn(*args, **kwargs)
         gs = self.torch.autograd.grad(out.sum(), leaves, allow_unused=True)
-        return [np.zeros(tuple(lf.shape)) if g is None else g.detach().numpy() for g, lf in zip(gs, leaves)]
+        return [
+            np.zeros(tuple(lf.shape)) if g is None else g.detach().numpy()
+            for g, lf in zip(gs, leaves)
+        ]
 
 
 class JaxTB(TB):
@@ -153,9 +155,8 @@ class DaskTB(TB):
     lazy = True
 
     def __init__(self):
-        import dask.array as da
-
         import array_api_compat.dask.array as xp
+        import dask.array as da
 
         self.da = da
         self._xp = xp
@@ -182,9 +183,8 @@ class CupyTB(TB):
     name = "cupy"
 
     def __init__(self):
-        import cupy
-
         import array_api_compat.cupy as xp
+        import cupy
 
         self.cupy = cupy
         self._xp = xp

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _helpers import assert_close, compile_fullgraph, grad, numeric_grad, run
 
 import corelosses as cl
-from _helpers import assert_close, compile_fullgraph, grad, numeric_grad, run
 
 LOSSES = [i for i in cl.catalog() if i.example is not None and i.kind == "loss"]
 IDS = [i.name for i in LOSSES]
@@ -168,20 +168,41 @@ def test_half_precision_computes_in_float32(ad, info, dtype):
     rest = [ad.asarray(a) if isinstance(a, np.ndarray) else a for a in args[1:]]
     kwa = {k: ad.asarray(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
     # other float inputs in float32 too, so the only difference is the input's storage
-    rest = [r.astype("float32") if hasattr(r, "dtype") and "float64" in str(r.dtype) else r for r in rest] if ad.name == "jax" else [
-        r.float() if hasattr(r, "dtype") and r.dtype.is_floating_point else r for r in rest]
-    kwa = {k: (v.astype("float32") if ad.name == "jax" else v.float()) if hasattr(v, "dtype") and "float64" in str(v.dtype) else v
-           for k, v in kwa.items()}
+    rest = (
+        [
+            r.astype("float32") if hasattr(r, "dtype") and "float64" in str(r.dtype) else r
+            for r in rest
+        ]
+        if ad.name == "jax"
+        else [r.float() if hasattr(r, "dtype") and r.dtype.is_floating_point else r for r in rest]
+    )
+    kwa = {
+        k: (v.astype("float32") if ad.name == "jax" else v.float())
+        if hasattr(v, "dtype") and "float64" in str(v.dtype)
+        else v
+        for k, v in kwa.items()
+    }
     out = info.fn(x, *rest, **kwa)
     ref = info.fn(x32, *rest, **kwa)
     assert "float32" in str(out.dtype)
-    np.testing.assert_allclose(np.asarray(ad.to_numpy(out)), np.asarray(ad.to_numpy(ref)), rtol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(ad.to_numpy(out)), np.asarray(ad.to_numpy(ref)), rtol=1e-6
+    )
 
 
 def test_catalog_lists_every_builtin_loss():
     names = {i.name for i in cl.catalog()}
-    for n in ("binary_cross_entropy", "cross_entropy", "focal_loss", "softmax_focal_loss",
-              "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "log_cosh_loss"):
+    for n in (
+        "binary_cross_entropy",
+        "cross_entropy",
+        "focal_loss",
+        "softmax_focal_loss",
+        "mse_loss",
+        "l1_loss",
+        "huber_loss",
+        "smooth_l1_loss",
+        "log_cosh_loss",
+    ):
         assert n in names
         info = cl.get(n)
         assert info.reference and info.family in ("classification", "regression")

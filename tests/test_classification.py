@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _helpers import assert_close, grad, numeric_grad, run
 
 import corelosses as cl
-from _helpers import assert_close, grad, numeric_grad, run
 
 
 # --------------------------------------------------------- float64 references
@@ -75,7 +75,9 @@ def test_bce_matches_reference(xp, data, reduction):
     x, y, pw = data["x"], data["ys"], data["pw"]
     ref = ref_bce(x, y, pw, 0.1)
     ref = {"mean": ref.mean(), "sum": ref.sum(), "none": ref}[reduction]
-    got = run(xp, cl.binary_cross_entropy, x, y, pos_weight=pw, label_smoothing=0.1, reduction=reduction)
+    got = run(
+        xp, cl.binary_cross_entropy, x, y, pos_weight=pw, label_smoothing=0.1, reduction=reduction
+    )
     assert_close(got, ref)
 
 
@@ -92,8 +94,10 @@ def test_bce_peer_torch(data):
 
     x, y, pw = (torch.from_numpy(data[k]) for k in ("x", "ys", "pw"))
     w = torch.from_numpy(data["w"])
-    assert_close(cl.binary_cross_entropy(x, y, pos_weight=pw, weight=w),
-                 F.binary_cross_entropy_with_logits(x, y, pos_weight=pw, weight=w))
+    assert_close(
+        cl.binary_cross_entropy(x, y, pos_weight=pw, weight=w),
+        F.binary_cross_entropy_with_logits(x, y, pos_weight=pw, weight=w),
+    )
     p = torch.sigmoid(x)
     p[0, 0], p[1, 1] = 0.0, 1.0  # exact 0 and 1: torch clamps log at -100
     assert_close(cl.binary_cross_entropy(p, y, from_logits=False), F.binary_cross_entropy(p, y))
@@ -104,8 +108,11 @@ def test_bce_peer_optax(data):
     import jax.numpy as jnp
 
     x, y = jnp.asarray(data["x"]), jnp.asarray(data["ys"])
-    assert_close(cl.binary_cross_entropy(x, y, reduction="none"),
-                 optax.sigmoid_binary_cross_entropy(x, y), rtol=1e-6)
+    assert_close(
+        cl.binary_cross_entropy(x, y, reduction="none"),
+        optax.sigmoid_binary_cross_entropy(x, y),
+        rtol=1e-6,
+    )
 
 
 def test_bce_extreme_logits_and_probabilities(ad):
@@ -140,8 +147,16 @@ def test_ce_matches_reference(xp, data, reduction):
     t[2] = -100
     per, wsum = ref_ce_indices(data["x"], t, data["w"], -100, 0.2)
     ref = {"mean": per.sum() / wsum, "sum": per.sum(), "none": per}[reduction]
-    got = run(xp, cl.cross_entropy, data["x"], t, class_weight=data["w"], ignore_index=-100,
-              label_smoothing=0.2, reduction=reduction)
+    got = run(
+        xp,
+        cl.cross_entropy,
+        data["x"],
+        t,
+        class_weight=data["w"],
+        ignore_index=-100,
+        label_smoothing=0.2,
+        reduction=reduction,
+    )
     assert_close(got, ref)
 
 
@@ -156,10 +171,18 @@ def test_ce_peer_torch_indices_axis1(rng, smoothing, use_weight):
     t[0, 0, 0] = -100
     w = torch.from_numpy(rng.uniform(0.2, 2, size=4)) if use_weight else None
     for red in ("mean", "sum", "none"):
-        ours = cl.cross_entropy(x, t, axis=1, class_weight=w, ignore_index=-100,
-                                label_smoothing=smoothing, reduction=red)
-        peer = F.cross_entropy(x, t, weight=w, ignore_index=-100, label_smoothing=smoothing,
-                               reduction=red)
+        ours = cl.cross_entropy(
+            x,
+            t,
+            axis=1,
+            class_weight=w,
+            ignore_index=-100,
+            label_smoothing=smoothing,
+            reduction=red,
+        )
+        peer = F.cross_entropy(
+            x, t, weight=w, ignore_index=-100, label_smoothing=smoothing, reduction=red
+        )
         assert_close(ours, peer)
 
 
@@ -171,8 +194,10 @@ def test_ce_peer_torch_soft_targets(rng):
     y = torch.softmax(torch.from_numpy(rng.normal(size=(6, 5))), -1)
     w = torch.from_numpy(rng.uniform(0.2, 2, size=5))
     for red in ("mean", "sum", "none"):
-        assert_close(cl.cross_entropy(x, y, class_weight=w, label_smoothing=0.1, reduction=red),
-                     F.cross_entropy(x, y, weight=w, label_smoothing=0.1, reduction=red))
+        assert_close(
+            cl.cross_entropy(x, y, class_weight=w, label_smoothing=0.1, reduction=red),
+            F.cross_entropy(x, y, weight=w, label_smoothing=0.1, reduction=red),
+        )
 
 
 def test_ce_peer_optax(data):
@@ -180,10 +205,15 @@ def test_ce_peer_optax(data):
     import jax.numpy as jnp
 
     x, t = jnp.asarray(data["x"]), jnp.asarray(data["t"])
-    assert_close(cl.cross_entropy(x, t, reduction="none"),
-                 optax.softmax_cross_entropy_with_integer_labels(x, t), rtol=1e-6)
+    assert_close(
+        cl.cross_entropy(x, t, reduction="none"),
+        optax.softmax_cross_entropy_with_integer_labels(x, t),
+        rtol=1e-6,
+    )
     y = jnp.asarray(np.eye(5)[data["t"]] * 0.8 + 0.04)
-    assert_close(cl.cross_entropy(x, y, reduction="none"), optax.softmax_cross_entropy(x, y), rtol=1e-6)
+    assert_close(
+        cl.cross_entropy(x, y, reduction="none"), optax.softmax_cross_entropy(x, y), rtol=1e-6
+    )
 
 
 def test_ce_index_and_onehot_targets_agree(xp, data):
@@ -247,7 +277,9 @@ def test_focal_peer_torchvision_formula(data):
     torch = pytest.importorskip("torch")
     import torch.nn.functional as F
 
-    def sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2.0):  # torchvision.ops, verbatim maths
+    def sigmoid_focal_loss(
+        inputs, targets, alpha=0.25, gamma=2.0
+    ):  # torchvision.ops, verbatim maths
         p = torch.sigmoid(inputs)
         ce = F.binary_cross_entropy_with_logits(inputs, targets, reduction="none")
         p_t = p * targets + (1 - p) * (1 - targets)
@@ -266,8 +298,12 @@ def test_focal_peer_optax(data):
     import jax.numpy as jnp
 
     x, y = jnp.asarray(data["x"]), jnp.asarray(data["yb"])
-    assert_close(cl.focal_loss(x, y, reduction="none"),
-                 optax.sigmoid_focal_loss(x, y, alpha=0.25, gamma=2.0), rtol=1e-6, atol=1e-12)
+    assert_close(
+        cl.focal_loss(x, y, reduction="none"),
+        optax.sigmoid_focal_loss(x, y, alpha=0.25, gamma=2.0),
+        rtol=1e-6,
+        atol=1e-12,
+    )
 
 
 @pytest.mark.parametrize("gamma", [0.5, 2.0])
@@ -297,8 +333,10 @@ def test_softmax_focal_matches_reference(xp, rng, gamma):
 
 
 def test_softmax_focal_gamma0_is_cross_entropy(xp, data):
-    assert_close(run(xp, cl.softmax_focal_loss, data["x"], data["t"], gamma=0.0),
-                 run(xp, cl.cross_entropy, data["x"], data["t"]))
+    assert_close(
+        run(xp, cl.softmax_focal_loss, data["x"], data["t"], gamma=0.0),
+        run(xp, cl.cross_entropy, data["x"], data["t"]),
+    )
 
 
 def test_softmax_focal_extremes_and_bad_input(ad):

@@ -7,9 +7,9 @@ import sys
 
 import numpy as np
 import pytest
+from _helpers import assert_close, grad, run
 
 import corelosses as cl
-from _helpers import assert_close, grad, run
 
 
 def test_mixed_namespaces_raise_typeerror_naming_both():
@@ -32,7 +32,9 @@ def test_backend_cache_is_per_namespace():
 def test_result_namespace_matches_input(xp):
     x = xp.asarray(np.array([0.5, -1.0]))
     out = xp.call(cl.mse_loss, x, xp.asarray(np.zeros(2)))
-    assert type(out).__module__.split(".")[0] == type(x).__module__.split(".")[0] or xp.name == "jax"
+    assert (
+        type(out).__module__.split(".")[0] == type(x).__module__.split(".")[0] or xp.name == "jax"
+    )
 
 
 def test_integer_predictions_rejected(xp):
@@ -105,9 +107,20 @@ def test_masked_gradient_is_exactly_zero_even_for_nan(ad):
     x = np.array([1.0, np.nan, np.inf, -2.0])
     y = np.array([0.0, 0.0, np.nan, 0.0])
     m = np.array([True, False, False, True])
-    for fn in (cl.mse_loss, cl.log_cosh_loss, cl.huber_loss, cl.binary_cross_entropy, cl.focal_loss):
-        (g,) = grad(ad, fn, x, np.nan_to_num(y) if fn in (cl.binary_cross_entropy, cl.focal_loss) else y,
-                    mask=m)
+    for fn in (
+        cl.mse_loss,
+        cl.log_cosh_loss,
+        cl.huber_loss,
+        cl.binary_cross_entropy,
+        cl.focal_loss,
+    ):
+        (g,) = grad(
+            ad,
+            fn,
+            x,
+            np.nan_to_num(y) if fn in (cl.binary_cross_entropy, cl.focal_loss) else y,
+            mask=m,
+        )
         assert np.all(np.isfinite(g)), fn.__name__
         assert np.all(g[~m] == 0), fn.__name__
 
@@ -206,7 +219,9 @@ def test_no_framework_imported_at_module_level_outside_adapters():
     import re
 
     root = pathlib.Path(cl.__file__).parent
-    pat = re.compile(r"^(import (torch|jax|cupy|dask|keras)|from (torch|jax|cupy|dask|keras)[ .])", re.M)
+    pat = re.compile(
+        r"^(import (torch|jax|cupy|dask|keras)|from (torch|jax|cupy|dask|keras)[ .])", re.M
+    )
     offenders = [
         str(p.relative_to(root))
         for p in root.rglob("*.py")

@@ -13,7 +13,11 @@ import corelosses
 MODULES = sorted(
     m.name
     for m in pkgutil.walk_packages(corelosses.__path__, "corelosses.")
-    if ".adapters." not in m.name and not m.name.endswith("__main__")
+    if ".adapters." not in m.name
+    and not m.name.endswith("__main__")
+    # the framework front-ends re-export generated wrappers whose docstrings are the
+    # functions' own (already tested here); corelosses.keras needs KERAS_BACKEND
+    and m.name not in ("corelosses.torch", "corelosses.jax", "corelosses.keras")
 )
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _helpers import assert_close, grad, run
 
 import corelosses as cl
-from _helpers import assert_close, grad, run
 
 
 def ref(name, d, p):
@@ -22,9 +22,16 @@ def ref(name, d, p):
     return np.log(np.cosh(d))
 
 
-CASES = [("mse_loss", None), ("l1_loss", None), ("huber_loss", 1.0), ("huber_loss", 0.3),
-         ("smooth_l1_loss", 1.0), ("smooth_l1_loss", 2.5), ("smooth_l1_loss", 0.0),
-         ("log_cosh_loss", None)]
+CASES = [
+    ("mse_loss", None),
+    ("l1_loss", None),
+    ("huber_loss", 1.0),
+    ("huber_loss", 0.3),
+    ("smooth_l1_loss", 1.0),
+    ("smooth_l1_loss", 2.5),
+    ("smooth_l1_loss", 0.0),
+    ("log_cosh_loss", None),
+]
 OPT = {"huber_loss": "delta", "smooth_l1_loss": "beta"}
 
 
@@ -63,7 +70,11 @@ def test_peer_optax(rng):
 
     x, y = jnp.asarray(rng.normal(size=8) * 3), jnp.asarray(rng.normal(size=8))
     assert_close(cl.mse_loss(x, y, reduction="none"), optax.squared_error(x, y), rtol=1e-6)
-    assert_close(cl.huber_loss(x, y, delta=0.7, reduction="none"), optax.huber_loss(x, y, delta=0.7), rtol=1e-6)
+    assert_close(
+        cl.huber_loss(x, y, delta=0.7, reduction="none"),
+        optax.huber_loss(x, y, delta=0.7),
+        rtol=1e-6,
+    )
     assert_close(cl.log_cosh_loss(x, y, reduction="none"), optax.log_cosh(x, y), rtol=1e-6)
 
 

@@ -8,7 +8,8 @@ primitive and the fallback for any namespace we do not know.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 Array = Any
 
@@ -128,7 +129,9 @@ class Backend:
     # then runs its definition. The callers pass only the plain case; these
     # hooks check dtypes/shapes cheaply and decline anything unusual, which the
     # definition then validates (and names) as usual.
-    def cross_entropy_native(self, x: Array, target: Array, axis: int, reduction: str) -> Array | None:
+    def cross_entropy_native(
+        self, x: Array, target: Array, axis: int, reduction: str
+    ) -> Array | None:
         """Softmax cross entropy of logits ``x`` and class indices ``target``, or None."""
         return None
 
