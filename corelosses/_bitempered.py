@@ -32,6 +32,8 @@ is github.com/google/bi-tempered-loss.
 
 from __future__ import annotations
 
+import math
+
 from typing import Any
 
 from . import _core as c
@@ -98,7 +100,8 @@ def _shifted_normalizer(xp: Any, a0: Array, t: float, num_iters: int, axis: int,
 
 def _tempered_probs(xp: Any, x: Array, t: float, num_iters: int, axis: int) -> Array:
     """Tempered softmax value for ``t != 1`` (no autodiff needed)."""
-    a0 = x - xp.max(x, axis=axis, keepdims=True)
+    # (an empty batch has nothing to shift; Dask's max fails on zero-size arrays)
+    a0 = x - xp.max(x, axis=axis, keepdims=True) if math.prod(x.shape) else x
     lam = _shifted_normalizer(xp, a0, t, num_iters, axis, x.shape[axis])
     return _exp_t(xp, a0 - lam, t)
 

@@ -42,6 +42,7 @@ __all__ = [
     "check_unit_interval",
     "check_class_indices",
     "normalize_axis",
+    "class_count",
     "pair_setup",
 ]
 
@@ -85,6 +86,17 @@ def check_number(
         hi = ")" if high_open else "]"
         rng = f"{lo}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi}"
         raise ValueError(f"{fname}: '{argname}' must be in {rng}, got {value!r}")
+
+
+def class_count(fname: str, x: Array, ax: int, argname: str = "input") -> int:
+    """The number of classes on axis ``ax`` of ``x``; none at all is an error."""
+    n = x.shape[ax]
+    if n == 0:
+        raise ValueError(
+            f"{fname}: '{argname}' needs at least one class along axis {ax}, "
+            f"got shape {tuple(x.shape)}"
+        )
+    return n
 
 
 def normalize_axis(fname: str, argname: str, axis: int, ndim: int) -> int:
@@ -262,17 +274,19 @@ def pair_setup(
     mask: Array | None,
     reduction: str,
     ignore_value: float | None = None,
+    input_name: str = "input",
 ) -> tuple[Backend, Any, Array, Array, Array | None, Array | None]:
     """Prologue of elementwise ``(input, target)`` losses.
 
     Returns ``(be, xp, input, target, weight, valid)`` with the input in its
     compute dtype, the target, weight cast to it, and both arrays sanitized
-    where ``valid`` (mask and ``ignore_value``) is false.
+    where ``valid`` (mask and ``ignore_value``) is false. ``input_name`` is the
+    first argument's name in error messages (``"pred"`` for boxes).
     """
     check_reduction(fname, reduction)
     be = backend_of(input, target, weight, mask)
     xp = be.xp
-    input = floating(be, input, fname)
+    input = floating(be, input, fname, input_name)
     check_same_shape(fname, input, target)
     target = cast_to(be, target, input.dtype)
     valid = and_masks(

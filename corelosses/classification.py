@@ -173,11 +173,7 @@ def _class_setup(fname, input, target, axis, from_logits, ignore_index, mask, re
     xp = be.xp
     x = c.floating(be, input, fname)
     ax = c.normalize_axis(fname, "axis", axis, x.ndim)
-    num_classes = x.shape[ax]
-    if num_classes == 0:
-        raise ValueError(
-            f"{fname}: 'input' needs at least one class along axis {ax}, got shape {tuple(x.shape)}"
-        )
+    num_classes = c.class_count(fname, x, ax)
     loss_shape = x.shape[:ax] + x.shape[ax + 1 :]
     if xp.isdtype(target.dtype, "real floating") and tuple(target.shape) == tuple(x.shape):
         if ignore_index is not None:

@@ -127,13 +127,21 @@ def _iou_balance(be: c.Backend, base: Array, iou_pow: Array, pos: Array | None) 
     return be.stop_gradient(w)
 
 
-def _balanced_setup(fname, input, target, iou, power_name, power, weight, mask, reduction):
+def _balanced_setup(
+    fname, input, target, iou, power_name, power, weight, mask, reduction, input_name="input"
+):
     """Shared prologue of the IoU-balanced losses."""
     c.check_number(fname, power_name, power, low=0)
     c.check_reduction(fname, reduction)
     c.backend_of(input, target, iou, weight, mask)  # mixed namespaces: TypeError
     be, xp, x, y, w, valid = c.pair_setup(
-        fname, input, target, weight=weight, mask=mask, reduction=reduction
+        fname,
+        input,
+        target,
+        weight=weight,
+        mask=mask,
+        reduction=reduction,
+        input_name=input_name,
     )
     c.check_broadcastable(fname, "iou", iou, x.shape)
     iou = xp.broadcast_to(c.cast_to(be, iou, x.dtype), x.shape)
@@ -493,7 +501,7 @@ def iou_balanced_smooth_l1(
     fname = "iou_balanced_smooth_l1"
     c.check_number(fname, "beta", beta, low=0)
     be, xp, x, y, w, valid, iou_pow = _balanced_setup(
-        fname, pred, target, iou, "lam", lam, weight, mask, reduction
+        fname, pred, target, iou, "lam", lam, weight, mask, reduction, input_name="pred"
     )
     sl1 = smooth_l1_loss(x, y, beta=beta, reduction="none")
     base = sl1 if w is None else sl1 * w

@@ -299,6 +299,7 @@ def entropy_penalty(
     xp = be.xp
     x = c.floating(be, input, fname)
     ax = c.normalize_axis(fname, "axis", axis, x.ndim)
+    c.class_count(fname, x, ax)
     loss_shape = tuple(x.shape[:ax]) + tuple(x.shape[ax + 1 :])
     valid = c.as_mask(be, mask, loss_shape, fname)
     if weight is not None:

@@ -203,7 +203,7 @@ def _region_setup(
     xp = be.xp
     x = c.floating(be, input, fname)
     ax, spatial, cshape = _layout(fname, x, channel_axis)
-    num_classes = x.shape[ax]
+    num_classes = c.class_count(fname, x, ax)
     _check_activation(fname, activation, num_classes)
     pshape = tuple(x.shape[:ax]) + tuple(x.shape[ax + 1 :])
     pix_valid = None
@@ -768,7 +768,7 @@ def boundary_loss(
     xp = be.xp
     x = c.floating(be, input, fname)
     ax, spatial, _ = _layout(fname, x, channel_axis)
-    num_classes = x.shape[ax]
+    num_classes = c.class_count(fname, x, ax)
     _check_activation(fname, activation, num_classes)
     c.check_same_shape(fname, x, distance_map, "distance_map")
     if not xp.isdtype(distance_map.dtype, "real floating"):

@@ -54,7 +54,6 @@ BAD_OPTIONS = {
 #: Losses that accept integer predictions by design: the result must equal the float one.
 INT_PREDICTION_OK = {
     "box_iou_loss": "torchvision casts integer boxes to float",
-    "iou_balanced_smooth_l1": "boxes: integer coordinates cast to float like torchvision",
 }
 
 #: Losses whose positional arrays are independent batches (their shapes need not match).

@@ -27,7 +27,7 @@ from _reliability import (
     take_batch,
     without,
 )
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 # ------------------------------------------------------------ expectations
@@ -147,6 +147,9 @@ def _given(xp, *strategies):
             deadline=None,
             derandomize=True,
             database=None,
+            # no shrinking / explain phases: a failure is reported as found, and
+            # the suite's time stays bounded (shrinking a Dask graph took minutes)
+            phases=(Phase.explicit, Phase.generate),
             suppress_health_check=list(HealthCheck),
         )(given(*strategies)(f))
 
