@@ -33,7 +33,6 @@ is github.com/google/bi-tempered-loss.
 from __future__ import annotations
 
 import math
-
 from typing import Any
 
 from . import _core as c
