@@ -106,6 +106,10 @@ class JaxBackend(Backend):
             return None
         picked = jnp.take_along_axis(x, jnp.expand_dims(target, ax), axis=ax)
         loss = jax.nn.logsumexp(x, axis=ax) - jnp.squeeze(picked, ax)
+        # the definition one-hot encodes by comparison: an index outside [0, C)
+        # matches no class and gives 0 (take_along_axis would give NaN)
+        inrange = (target >= 0) & (target < x.shape[ax])
+        loss = jnp.where(inrange, loss, 0.0)
         return self._reduce(loss, reduction)
 
 
