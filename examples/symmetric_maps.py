@@ -138,9 +138,9 @@ def main(fast: bool = False) -> dict:
     torch.set_num_threads(1)  # small models: threads only add overhead
     rng = np.random.default_rng(0)
     proj = rng.normal(size=(3, F))
-    f, y = make_data(32 if fast else 256, rng, proj)
+    f, y = make_data(32 if fast else 160, rng, proj)
     ft, yt = make_data(64, rng, proj)
-    steps = 150 if fast else 800
+    steps = 150 if fast else 500
     off = ~np.eye(N, dtype=bool)
     print(f"targets: {float(y.numpy()[:, off].mean()):.1%} ones, symmetric; {N}x{N} maps")
     res = {}
