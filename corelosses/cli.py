@@ -52,6 +52,18 @@ def _bench(args) -> int:
     return from_args(args, default)
 
 
+def _plot(args) -> int:
+    from ._plot import plot_loss
+
+    try:
+        path = plot_loss(args.name, args.out or f"{args.name}.png", args.low, args.high)
+    except (KeyError, ValueError, RuntimeError) as e:
+        print(f"corelosses plot: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}")
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="corelosses", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -67,6 +79,12 @@ def main(argv=None) -> int:
 
     add_arguments(pb)
     pb.set_defaults(func=_bench)
+    pp = sub.add_parser("plot", help="a picture of a loss's shape: value and derivative")
+    pp.add_argument("name", help="a catalog loss, e.g. focal_loss")
+    pp.add_argument("--out", help="PNG path (default NAME.png)")
+    pp.add_argument("--low", type=float, default=-6.0, help="smallest prediction")
+    pp.add_argument("--high", type=float, default=6.0, help="largest prediction")
+    pp.set_defaults(func=_plot)
     args = p.parse_args(argv)
     return args.func(args)
 
