@@ -36,6 +36,8 @@ __all__ = [
     "check_broadcastable",
     "as_mask",
     "and_masks",
+    "mask_and_weight",
+    "sanitize_along",
     "ignore_value_mask",
     "sanitize",
     "reduce",
@@ -174,6 +176,30 @@ def as_mask(be: Backend, mask: Array | None, shape: Sequence[int], fname: str) -
     raise TypeError(f"{fname}: 'mask' must be boolean or 0/1, got dtype {mask.dtype}")
 
 
+def mask_and_weight(
+    be: Backend,
+    mask: Array | None,
+    weight: Array | None,
+    shape: Sequence[int],
+    dtype: Any,
+    fname: str,
+) -> tuple[Array | None, Array | None]:
+    """``mask`` as a boolean mask and ``weight`` in ``dtype``, both checked to
+    broadcast to the unreduced loss's ``shape``."""
+    valid = as_mask(be, mask, shape, fname)
+    if weight is not None:
+        check_broadcastable(fname, "weight", weight, shape)
+        weight = cast_to(be, weight, dtype)
+    return valid, weight
+
+
+def sanitize_along(xp: Any, valid: Array | None, x: Array, shape: Sequence[int], ax: int) -> Array:
+    """:func:`sanitize` for an input with one axis (``ax``) more than the loss's ``shape``."""
+    if valid is None:
+        return x
+    return xp.where(xp.expand_dims(xp.broadcast_to(valid, tuple(shape)), axis=ax), x, 0.0)
+
+
 def and_masks(xp: Any, a: Array | None, b: Array | None) -> Array | None:
     if a is None:
         return b
@@ -289,12 +315,8 @@ def pair_setup(
     input = floating(be, input, fname, input_name)
     check_same_shape(fname, input, target)
     target = cast_to(be, target, input.dtype)
-    valid = and_masks(
-        xp, as_mask(be, mask, input.shape, fname), ignore_value_mask(be, target, ignore_value)
-    )
-    if weight is not None:
-        check_broadcastable(fname, "weight", weight, input.shape)
-        weight = cast_to(be, weight, input.dtype)
+    valid, weight = mask_and_weight(be, mask, weight, input.shape, input.dtype, fname)
+    valid = and_masks(xp, valid, ignore_value_mask(be, target, ignore_value))
     input = sanitize(xp, valid, input)
     target = sanitize(xp, valid, target)
     return be, xp, input, target, weight, valid

@@ -193,12 +193,9 @@ def _class_setup(fname, input, target, axis, from_logits, ignore_index, mask, re
         c.check_class_indices(be, target, num_classes, fname, ignore_index)
         indices = target
         valid = None if ignore_index is None else target != ignore_index
-    valid = c.and_masks(xp, c.as_mask(be, mask, loss_shape, fname), valid)
-    if weight is not None:
-        c.check_broadcastable(fname, "weight", weight, loss_shape)
-        weight = c.cast_to(be, weight, x.dtype)
-    if valid is not None:
-        x = xp.where(xp.expand_dims(xp.broadcast_to(valid, loss_shape), axis=ax), x, 0.0)
+    user_valid, weight = c.mask_and_weight(be, mask, weight, loss_shape, x.dtype, fname)
+    valid = c.and_masks(xp, user_valid, valid)
+    x = c.sanitize_along(xp, valid, x, loss_shape, ax)
     if from_logits:
         logp = be.log_softmax(x, axis=ax)
     else:

@@ -267,10 +267,7 @@ def box_iou_loss(
         raise TypeError(f"{fname}: 'target' must be a real array, got dtype {target.dtype}")
     t = c.cast_to(be, target, p.dtype)
     shape = tuple(p.shape[:-1])
-    valid = c.as_mask(be, mask, shape, fname)
-    if weight is not None:
-        c.check_broadcastable(fname, "weight", weight, shape)
-        weight = c.cast_to(be, weight, p.dtype)
+    valid, weight = c.mask_and_weight(be, mask, weight, shape, p.dtype, fname)
     _check_boxes(be, p, valid, fname, "pred")
     _check_boxes(be, t, valid, fname, "target")
     if valid is not None:  # first where: masked boxes become safe (zero) boxes

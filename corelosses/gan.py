@@ -162,10 +162,7 @@ def _pair(fname, real, fake, weight, mask, reduction):
         )
     dt = xp.result_type(r.dtype, f.dtype)
     r, f = c.cast_to(be, r, dt), c.cast_to(be, f, dt)
-    valid = c.as_mask(be, mask, r.shape, fname)
-    if weight is not None:
-        c.check_broadcastable(fname, "weight", weight, r.shape)
-        weight = c.cast_to(be, weight, dt)
+    valid, weight = c.mask_and_weight(be, mask, weight, r.shape, dt, fname)
     return be, xp, c.sanitize(xp, valid, r), c.sanitize(xp, valid, f), weight, valid
 
 
@@ -240,10 +237,7 @@ def gan_generator_loss(
     be = c.backend_of(fake, weight, mask)
     xp = be.xp
     f = c.floating(be, fake, fname, "fake")
-    valid = c.as_mask(be, mask, f.shape, fname)
-    if weight is not None:
-        c.check_broadcastable(fname, "weight", weight, f.shape)
-        weight = c.cast_to(be, weight, f.dtype)
+    valid, weight = c.mask_and_weight(be, mask, weight, f.shape, f.dtype, fname)
     f = c.sanitize(xp, valid, f)
     if kind == "minimax":
         loss = -be.softplus(f)

@@ -104,10 +104,7 @@ def _compare(
     if x.ndim < 1:
         raise ValueError(f"{fname}: 'input' must have a batch axis, got shape {tuple(x.shape)}")
     n = x.shape[0]
-    valid = c.as_mask(be, mask, (n,), fname)
-    if weight is not None:
-        c.check_broadcastable(fname, "weight", weight, (n,))
-        weight = c.cast_to(be, weight, x.dtype)
+    valid, weight = c.mask_and_weight(be, mask, weight, (n,), x.dtype, fname)
     if valid is not None:  # first where: masked samples never reach the extractor as NaN
         vx = xp.reshape(valid, (valid.shape[0] if valid.ndim else 1,) + (1,) * (x.ndim - 1))
         x = xp.where(vx, x, 0.0)

@@ -69,10 +69,7 @@ def _single_setup(fname, x, weight, mask, reduction):
     be = c.backend_of(x, weight, mask)
     x = c.floating(be, x, fname, "x")
     shape = tuple(x.shape)
-    valid = c.as_mask(be, mask, shape, fname)
-    if weight is not None:
-        c.check_broadcastable(fname, "weight", weight, shape)
-        weight = c.cast_to(be, weight, x.dtype)
+    valid, weight = c.mask_and_weight(be, mask, weight, shape, x.dtype, fname)
     return be, be.xp, x, weight, valid
 
 
@@ -230,12 +227,8 @@ def one_hot_penalty(
     xp = be.xp
     x = c.floating(be, p, fname, "p")
     ax, C, loss_shape = _class_axis(fname, "p", x, axis)
-    valid = c.as_mask(be, mask, loss_shape, fname)
-    if weight is not None:
-        c.check_broadcastable(fname, "weight", weight, loss_shape)
-        weight = c.cast_to(be, weight, x.dtype)
-    if valid is not None:
-        x = xp.where(xp.expand_dims(xp.broadcast_to(valid, loss_shape), axis=ax), x, 0.0)
+    valid, weight = c.mask_and_weight(be, mask, weight, loss_shape, x.dtype, fname)
+    x = c.sanitize_along(xp, valid, x, loss_shape, ax)
     a = math.log(2.0) / math.log(C)
     if from_logits:
         q = xp.exp(a * be.log_softmax(x, axis=ax))
@@ -301,12 +294,8 @@ def entropy_penalty(
     ax = c.normalize_axis(fname, "axis", axis, x.ndim)
     c.class_count(fname, x, ax)
     loss_shape = tuple(x.shape[:ax]) + tuple(x.shape[ax + 1 :])
-    valid = c.as_mask(be, mask, loss_shape, fname)
-    if weight is not None:
-        c.check_broadcastable(fname, "weight", weight, loss_shape)
-        weight = c.cast_to(be, weight, x.dtype)
-    if valid is not None:
-        x = xp.where(xp.expand_dims(xp.broadcast_to(valid, loss_shape), axis=ax), x, 0.0)
+    valid, weight = c.mask_and_weight(be, mask, weight, loss_shape, x.dtype, fname)
+    x = c.sanitize_along(xp, valid, x, loss_shape, ax)
     if from_logits:
         logp = be.log_softmax(x, axis=ax)
         p = xp.exp(logp)

@@ -899,10 +899,7 @@ def gradient_loss(
         )
     c.check_same_shape(fname, x, target)
     t = c.cast_to(be, target, x.dtype)
-    valid = c.as_mask(be, mask, x.shape, fname)
-    if weight is not None:
-        c.check_broadcastable(fname, "weight", weight, x.shape)
-        weight = c.cast_to(be, weight, x.dtype)
+    valid, weight = c.mask_and_weight(be, mask, weight, x.shape, x.dtype, fname)
     d = x - t
     if valid is not None:
         # keep finite masked values (the unmasked losses must not change), drop NaN/inf
