@@ -204,8 +204,7 @@ def _class_setup(fname, input, target, axis, from_logits, ignore_index, mask, re
     cshape = [1] * x.ndim
     cshape[ax] = num_classes
     if indices is not None:
-        classes = xp.reshape(xp.arange(num_classes, dtype=indices.dtype), tuple(cshape))
-        y = xp.astype(xp.expand_dims(indices, axis=ax) == classes, x.dtype)
+        y = be.one_hot(indices, num_classes, ax, x.dtype)
     else:
         y = c.sanitize(xp, None if valid is None else xp.expand_dims(valid, axis=ax), target)
         y = c.cast_to(be, y, x.dtype)

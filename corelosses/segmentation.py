@@ -220,11 +220,9 @@ def _region_setup(
     elif tuple(target.shape) == pshape:
         c.check_class_indices(be, target, max(num_classes, 2), fname, ignore_index)
         if num_classes == 1:  # binary labels of the one (foreground) channel
-            hit = xp.expand_dims(target == 1, axis=ax)
+            y = xp.astype(xp.expand_dims(target == 1, axis=ax), x.dtype)
         else:
-            classes = xp.reshape(xp.arange(num_classes, dtype=target.dtype), tuple(cshape))
-            hit = xp.expand_dims(target, axis=ax) == classes
-        y = xp.astype(hit, x.dtype)
+            y = be.one_hot(target, num_classes, ax, x.dtype)
         if ignore_index is not None:
             pix_valid = xp.expand_dims(target != ignore_index, axis=ax)
     else:

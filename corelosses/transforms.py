@@ -173,12 +173,7 @@ def triangle_mask(
     xp = be.xp
     a0, a1 = check_axes(fname, axes, tuple(x.shape))
     n = x.shape[a0]
-    import array_api_compat as compat
-
-    try:
-        dev = compat.device(x)
-    except Exception:  # noqa: BLE001 - a namespace without devices
-        dev = None
+    dev = be.device(x)
     r = xp.arange(n, device=dev) if dev is not None else xp.arange(n)
     s0 = [1] * x.ndim
     s1 = [1] * x.ndim

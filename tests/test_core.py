@@ -228,3 +228,69 @@ def test_no_framework_imported_at_module_level_outside_adapters():
         if "adapters" not in p.parts and pat.search(p.read_text())
     ]
     assert not offenders, offenders
+
+
+# ------------------------------------------------------ one-hot and value checks
+@pytest.mark.parametrize("axis", [0, 1, 2])
+def test_one_hot_matches_the_definition(xp, axis):
+    t = np.array([[0, 2, 1], [3, -1, 255]])  # 3, -1 and 255 are outside [0, 3): zero rows
+    be = cl.backend_of(xp.asarray(t))
+    got = xp.to_numpy(be.one_hot(xp.asarray(t), 3, axis, xp.asarray(0.0).dtype))
+    want = np.moveaxis((t[..., None] == np.arange(3)).astype(float), -1, axis)
+    assert got.shape == want.shape
+    assert np.array_equal(got, want)
+
+
+def test_torch_compiled_paths_compute_the_definition(monkeypatch):
+    """Under torch.compile the adapter builds the one-hot by arithmetic and, past
+    ``_BIG`` elements, the softmax as exp(z - logsumexp(z)): same values, same
+    gradients as eager (forced here on small arrays)."""
+    torch = pytest.importorskip("torch")
+    import corelosses.adapters.torch as tad
+
+    monkeypatch.setattr(tad, "_BIG", 1)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 4, 5)) * 30.0
+    x[0, :, 0, 0] = [1e4, 1e4 - 1.0, -1e4]  # large logits: no precision lost
+    t = rng.integers(0, 3, (2, 4, 5))
+    t[0, 0, :3] = [255, -1, 3]  # outside the classes: zero one-hot rows
+
+    def parts(a, b):
+        be = cl.backend_of(a)
+        return be.softmax(a, axis=1), be.one_hot(b, 3, 1, a.dtype)
+
+    for dtype in (torch.float32, torch.float64):
+        xa, ta = torch.tensor(x, dtype=dtype), torch.tensor(t)
+        p_eager, y_eager = parts(xa, ta)
+        torch._dynamo.reset()
+        p_comp, y_comp = torch.compile(parts, fullgraph=True)(xa, ta)
+        assert torch.equal(y_comp, y_eager)
+        assert y_comp.dtype == dtype
+        tol = 1e-6 if dtype == torch.float32 else 1e-14
+        torch.testing.assert_close(p_comp, p_eager, rtol=tol, atol=tol)
+
+        loss = lambda a, b: cl.dice_loss(a, b, ignore_index=255)  # noqa: E731
+        xg = xa.clone().requires_grad_(True)
+        tg = torch.where((ta < 0) | (ta > 2), 255, ta)
+        (g_eager,) = torch.autograd.grad(loss(xg, tg), xg)
+        torch._dynamo.reset()
+        (g_comp,) = torch.autograd.grad(torch.compile(loss)(xg, tg), xg)
+        torch.testing.assert_close(g_comp, g_eager, rtol=tol * 10, atol=tol)
+
+
+def test_value_checks_allow_ignore_index_and_nan(xp):
+    x = xp.asarray(np.zeros((2, 3)))
+    assert float(cl.cross_entropy(x, xp.asarray(np.array([2, -100])), ignore_index=-100)) > 0
+    if not cl.backend_of(x).concrete(x):
+        pytest.skip("value checks run only where concrete (documented)")
+    with pytest.raises(ValueError, match="class indices outside"):
+        cl.cross_entropy(x, xp.asarray(np.array([3, -100])), ignore_index=-100)
+    with pytest.raises(ValueError, match="class indices outside"):
+        cl.cross_entropy(x, xp.asarray(np.array([0, -1])))
+    # NaN probabilities pass the check, as with any(x < 0 | x > 1)
+    p = xp.asarray(np.array([0.5, np.nan]))
+    cl.binary_cross_entropy(p, xp.asarray(np.array([1.0, 0.0])), from_logits=False)
+    with pytest.raises(ValueError, match="probabilities"):
+        cl.binary_cross_entropy(
+            xp.asarray(np.array([0.5, 1.5])), xp.asarray(np.array([1.0, 0.0])), from_logits=False
+        )

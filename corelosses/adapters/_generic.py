@@ -115,6 +115,31 @@ class Backend:
         e = xp.exp(x - self.stop_gradient(xp.max(x, axis=axis, keepdims=True)))
         return e / xp.sum(e, axis=axis, keepdims=True)
 
+    def device(self, x: Array) -> Any:
+        """``x``'s device, or None for a namespace without devices."""
+        import array_api_compat as compat
+
+        try:
+            return compat.device(x)
+        except Exception:  # noqa: BLE001 - a namespace without devices
+            return None
+
+    def value_range(self, x: Array) -> tuple[Array, Array]:
+        """``(min(x), max(x))`` of a non-empty array, for value checks: reductions
+        without temporaries (``any(x < lo | x > hi)`` makes four passes)."""
+        return self.xp.min(x), self.xp.max(x)
+
+    def one_hot(self, indices: Array, num_classes: int, axis: int, dtype: Any) -> Array:
+        """0/1 array of ``dtype``: ``indices`` compared with ``0 .. num_classes - 1``
+        along a new ``axis`` (non-negative); an index outside the range gives a zero row."""
+        xp = self.xp
+        shape = [1] * (indices.ndim + 1)
+        shape[axis] = num_classes
+        dev = self.device(indices)
+        kw = {} if dev is None else {"device": dev}
+        classes = xp.reshape(xp.arange(num_classes, dtype=indices.dtype, **kw), tuple(shape))
+        return xp.astype(xp.expand_dims(indices, axis=axis) == classes, dtype)
+
     def bce_with_logits(self, x: Array, y: Array, pos_weight: Array | None = None) -> Array:
         """Elementwise ``-(pw y log s(x) + (1 - y) log(1 - s(x)))`` (torch's formula)."""
         sp = self.softplus(-x)  # -log sigmoid(x)

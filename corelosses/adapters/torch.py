@@ -42,6 +42,10 @@ class TorchBackend(Backend):
             and x.device.type == "cpu"
         )
 
+    def value_range(self, x):
+        # one pass; torch.amin on int64 CPU tensors is ~25x slower than amax
+        return torch.aminmax(x)
+
     def stop_gradient(self, x):
         return x.detach()
 
@@ -91,7 +95,38 @@ class TorchBackend(Backend):
         return torch.log_softmax(x, dim=axis) if self.native else super().log_softmax(x, axis)
 
     def softmax(self, x, axis=-1):
-        return torch.softmax(x, dim=axis) if self.native else super().softmax(x, axis)
+        if not self.native:
+            return super().softmax(x, axis)
+        if torch.compiler.is_compiling() and x.numel() >= _BIG:
+            # Past the last-level cache, inductor's graph for exp(z - logsumexp(z))
+            # moves less memory in training than its softmax decomposition (it
+            # recomputes instead of saving): dice_loss fwd+bwd at 16M elements 0.82x
+            # MONAI instead of 1.09x; at 1M-4M the decomposition is faster (1.01-1.10x
+            # against 1.2-1.4x); benchmarks/RESULTS.md. z = x - max keeps
+            # logsumexp(z) in [0, log C]: no precision lost for large logits.
+            z = x - x.detach().amax(dim=axis, keepdim=True)
+            return torch.exp(z - torch.logsumexp(z, dim=axis, keepdim=True))
+        return torch.softmax(x, dim=axis)
+
+    def one_hot(self, indices, num_classes, axis, dtype):
+        if not self.native:
+            return super().one_hot(indices, num_classes, axis, dtype)
+        shape = [1] * (indices.ndim + 1)
+        shape[axis] = num_classes
+        if not (torch.compiler.is_compiling() and dtype in _PLAIN_DTYPES and num_classes <= 2**24):
+            classes = torch.arange(num_classes, dtype=indices.dtype, device=indices.device)
+            hit = torch.unsqueeze(indices, axis) == classes.view(shape)
+            # ATen converts uint8 to float ~1.6x faster than bool (same bytes, 0/1)
+            return hit.view(torch.uint8).to(dtype)
+        # Under torch.compile the partitioner saves a compare's boolean result for
+        # the backward, and inductor's CPU code stores booleans at 8-10 ns per element
+        # (dice_loss fwd+bwd 4x MONAI; benchmarks/RESULTS.md). The same 0/1 values by
+        # arithmetic, which it saves as the target (one float per pixel) instead:
+        # max(0, 1 - |t - c|) is 1 at t == c and 0 at any other integer, exactly, for
+        # classes below 2**24 (an index past float32's integers rounds to >= 2**24).
+        classes = torch.arange(num_classes, dtype=dtype, device=indices.device).view(shape)
+        t = torch.unsqueeze(indices, axis).to(dtype)
+        return torch.clamp(1.0 - torch.abs(t - classes), min=0.0)
 
     def bce_with_logits(self, x, y, pos_weight=None):
         if not self.native:
@@ -144,6 +179,7 @@ class TorchBackend(Backend):
 
 
 _PLAIN_DTYPES = (torch.float32, torch.float64)
+_BIG = 1 << 23  # elements: 32 MB of float32, past this machine's last-level cache
 _NO_INDEX = -(2**63)
 
 
