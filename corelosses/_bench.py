@@ -29,7 +29,7 @@ from typing import Any
 
 __all__ = ["main", "run", "machine", "parse_size"]
 
-MODES = ("torch", "torch.compile", "jax.jit", "numpy")
+MODES = ("torch", "torch.compile", "jax.jit", "numpy", "cupy")
 DEFAULT_SIZES = (64, 1 << 20, 1 << 24)
 QUICK_SIZES = (64, 4096)
 NUM_CLASSES = 32  # cross entropy: (n // C, C) logits
@@ -73,7 +73,7 @@ def machine() -> dict[str, Any]:
         info["load_avg"] = [round(v, 2) for v in os.getloadavg()]
     except OSError:
         pass
-    for mod in ("numpy", "torch", "jax", "optax", "array_api_compat", "corelosses"):
+    for mod in ("numpy", "torch", "jax", "optax", "cupy", "array_api_compat", "corelosses"):
         try:
             info[mod] = __import__(mod).__version__
         except Exception:  # noqa: BLE001 - a missing framework is just not listed
@@ -85,6 +85,10 @@ def machine() -> dict[str, Any]:
         info["gpu"] = torch.cuda.get_device_name() if torch.cuda.is_available() else None
     except Exception:  # noqa: BLE001
         info.setdefault("gpu", None)
+    if "jax" in info:
+        import jax
+
+        info["jax_device"] = str(jax.devices()[0].device_kind)
     return info
 
 
@@ -319,8 +323,10 @@ def jax_pairs() -> list[Pair]:
     ]
 
 
-def numpy_pairs() -> list[Pair]:
-    import numpy as np
+def numpy_pairs(np=None) -> list[Pair]:
+    """Pairs for an array module with NumPy's API: NumPy itself, or CuPy (``np=cupy``)."""
+    if np is None:
+        import numpy as np
 
     import corelosses as cl
 
@@ -453,8 +459,15 @@ def _copy_times(sizes, make, sync, repeats, min_time) -> dict[int, float]:
     return out
 
 
-def run_torch(pairs, sizes, repeats, min_time, compiled, log) -> list[Row]:
+def run_torch(pairs, sizes, repeats, min_time, compiled, log, device="cpu") -> list[Row]:
     import torch
+
+    dev = torch.device(device)
+    sync = _nosync
+    if dev.type == "cuda":
+
+        def sync(out):
+            torch.cuda.synchronize(dev)
 
     if compiled:
         import torch._dynamo as dynamo
@@ -466,11 +479,11 @@ def run_torch(pairs, sizes, repeats, min_time, compiled, log) -> list[Row]:
     rows = []
 
     def copy(n):
-        src = torch.empty(n, dtype=torch.float32).normal_()
+        src = torch.empty(n, dtype=torch.float32, device=dev).normal_()
         dst = torch.empty_like(src)
         return lambda: dst.copy_(src)
 
-    copies = _copy_times(sizes, copy, _nosync, repeats, min_time)
+    copies = _copy_times(sizes, copy, sync, repeats, min_time)
     if compiled and max(sizes) >= 1024:
         # the 64-element target is eager's call overhead; compiled, both sides
         # pay the same guard checks, and each size is another compilation
@@ -479,8 +492,8 @@ def run_torch(pairs, sizes, repeats, min_time, compiled, log) -> list[Row]:
         for n in sizes:
             data = _extra_data(pair.kind, n)
             for grad in (False, True) if pair.grad else (False,):
-                x = torch.from_numpy(data[0]).requires_grad_(grad)
-                y = torch.from_numpy(data[1])
+                x = torch.from_numpy(data[0]).to(dev).requires_grad_(grad)
+                y = torch.from_numpy(data[1]).to(dev)
                 fns = []
                 for f in (pair.ours, pair.native):
                     if compiled:
@@ -488,7 +501,7 @@ def run_torch(pairs, sizes, repeats, min_time, compiled, log) -> list[Row]:
                         f = torch.compile(f, dynamic=False)
                     fns.append(_torch_step(f, x, y, grad))
                 try:
-                    res = interleaved(fns, _nosync, repeats, min_time)
+                    res = interleaved(fns, sync, repeats, min_time)
                 except Exception as e:  # noqa: BLE001 - report, keep going
                     log(f"  {pair.loss} {mode} n={n}: failed: {type(e).__name__}: {e}")
                     continue
@@ -550,23 +563,33 @@ def run_jax(pairs, sizes, repeats, min_time, log) -> list[Row]:
     return rows
 
 
-def run_numpy(pairs, sizes, repeats, min_time, log) -> list[Row]:
-    import numpy as np
+def run_numpy(pairs, sizes, repeats, min_time, log, np=None, mode="numpy") -> list[Row]:
+    """NumPy mode, or CuPy mode with ``np=cupy`` (the device synchronised per sample)."""
+    if np is None:
+        import numpy as np
+    sync = _nosync
+    if mode == "cupy":
+
+        def sync(out):
+            np.cuda.get_current_stream().synchronize()
+
+    def put(a):
+        return np.asarray(a)
 
     rows = []
 
     def copy(n):
-        src = _data("regression", n)[0]
+        src = put(_data("regression", n)[0])
         dst = np.empty_like(src)
         return lambda: np.copyto(dst, src)
 
-    copies = _copy_times(sizes, copy, _nosync, repeats, min_time)
+    copies = _copy_times(sizes, copy, sync, repeats, min_time)
     for pair in pairs:
         for n in sizes:
-            x, y = _data(pair.kind, n)
+            x, y = (put(a) for a in _data(pair.kind, n))
             fns = [lambda f=f, x=x, y=y: f(x, y) for f in (pair.ours, pair.native)]
-            res = interleaved(fns, _nosync, repeats, min_time)
-            row = _rows_for("numpy", pair, n, False, res, copies[n])
+            res = interleaved(fns, sync, repeats, min_time)
+            row = _rows_for(mode, pair, n, False, res, copies[n])
             rows.append(row)
             log(_line(row))
     return rows
@@ -628,13 +651,25 @@ def bandwidth_table(rows: list[Row]) -> str:
 def machine_text(info: dict[str, Any]) -> str:
     libs = ", ".join(
         f"{k} {info[k]}"
-        for k in ("python", "numpy", "torch", "jax", "optax", "array_api_compat", "corelosses")
+        for k in (
+            "python",
+            "numpy",
+            "torch",
+            "jax",
+            "optax",
+            "cupy",
+            "array_api_compat",
+            "corelosses",
+        )
         if k in info
     )
     gpu = info.get("gpu") or "none"
+    devices = f"torch device {info.get('torch_device', 'cpu')}"
+    if "jax_device" in info:
+        devices += f", jax device {info['jax_device']}"
     return (
         f"{info['cpu']}, {info['cores']} logical cores (torch threads "
-        f"{info.get('torch_threads', '?')}), GPU: {gpu}; {info['platform']}; {libs}; "
+        f"{info.get('torch_threads', '?')}), GPU: {gpu} ({devices}); {info['platform']}; {libs}; "
         f"load average at start {info.get('load_avg', '?')}"
     )
 
@@ -679,9 +714,15 @@ def run(
     out: str | Path | None = None,
     png: bool = True,
     log: Callable[[str], None] = print,
+    device: str = "cpu",
 ) -> tuple[list[Row], dict[str, Any]]:
-    """Run the benchmark; write ``bench.json``, ``bench.md`` and ``bench.png`` to ``out``."""
+    """Run the benchmark; write ``bench.json``, ``bench.md`` and ``bench.png`` to ``out``.
+
+    ``device`` is torch's device (``"cuda"`` on a GPU); jax uses its default
+    device and the ``cupy`` mode the current CUDA device.
+    """
     info = machine()
+    info["torch_device"] = device
     log("corelosses bench on " + machine_text(info))
     rows: list[Row] = []
 
@@ -695,10 +736,21 @@ def run(
         try:
             if mode in ("torch", "torch.compile"):
                 rows += run_torch(
-                    keep(torch_pairs()), sizes, repeats, min_time, mode == "torch.compile", log
+                    keep(torch_pairs()),
+                    sizes,
+                    repeats,
+                    min_time,
+                    mode == "torch.compile",
+                    log,
+                    device,
                 )
             elif mode == "jax.jit":
                 rows += run_jax(keep(jax_pairs()), sizes, repeats, min_time, log)
+            elif mode == "cupy":
+                import cupy
+
+                pairs = keep(numpy_pairs(cupy))
+                rows += run_numpy(pairs, sizes, repeats, min_time, log, cupy, "cupy")
             else:
                 rows += run_numpy(keep(numpy_pairs()), sizes, repeats, min_time, log)
         except ImportError as e:
@@ -742,6 +794,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", help="output folder for bench.md/.json/.png")
     p.add_argument("--no-png", action="store_true")
     p.add_argument(
+        "--device",
+        default="cpu",
+        help="torch device for the torch modes, e.g. cuda (default cpu)",
+    )
+    p.add_argument(
         "--threads",
         type=int,
         default=None,
@@ -770,6 +827,7 @@ def from_args(args: argparse.Namespace, default_out: str | Path | None) -> int:
         losses=args.losses.split(",") if args.losses else None,
         out=args.out or default_out,
         png=not args.no_png,
+        device=args.device,
     )
     return 0
 

@@ -117,3 +117,39 @@ def test_compile_mode_quick(tmp_path):
         log=lambda s: None,
     )
     assert len(rows) == 2 and all(r.mode == "torch.compile" for r in rows)
+
+
+def test_device_modes_run_through_the_same_code():
+    """The CuPy mode is the NumPy mode on another array module with a device sync per
+    sample (a stand-in module here: CuPy needs a GPU), and the torch modes take a device."""
+    import types
+
+    import numpy as np
+
+    syncs = []
+    stream = types.SimpleNamespace(synchronize=lambda: syncs.append(1))
+    fake = types.SimpleNamespace(
+        **{k: getattr(np, k) for k in dir(np) if not k.startswith("_")},
+        cuda=types.SimpleNamespace(get_current_stream=lambda: stream),
+    )
+    pairs = [p for p in _bench.numpy_pairs(fake) if p.loss == "huber_loss"]
+    rows = _bench.run_numpy(pairs, [64], 1, 0.0005, lambda s: None, np=fake, mode="cupy")
+    assert [r.mode for r in rows] == ["cupy"] and rows[0].ratio > 0
+    assert syncs  # every timing sample synchronised the device
+    info = _bench.machine()
+    info["torch_device"] = "cuda"
+    assert "torch device cuda" in _bench.machine_text(info)
+
+
+def test_torch_mode_on_an_explicit_device():
+    pytest.importorskip("torch")
+    rows, info = _bench.run(
+        sizes=(64,),
+        modes=("torch",),
+        repeats=1,
+        min_time=0.0005,
+        losses=["huber_loss"],
+        log=lambda s: None,
+        device="cpu",
+    )
+    assert rows and info["torch_device"] == "cpu"

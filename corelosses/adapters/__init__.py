@@ -139,11 +139,11 @@ def backend_of(*arrays: Any) -> Backend:
     """
     found = None
     for a in arrays:
-        if a is None or isinstance(a, _SCALARS):
-            continue
         t = type(a)
-        be = _BY_TYPE.get(t)
+        be = _BY_TYPE.get(t)  # one dict lookup per array on the hot path
         if be is None:
+            if a is None or isinstance(a, _SCALARS):
+                continue
             be = _resolve(a)
             _BY_TYPE[t] = be
         if found is None:
