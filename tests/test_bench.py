@@ -153,3 +153,22 @@ def test_torch_mode_on_an_explicit_device():
         device="cpu",
     )
     assert rows and info["torch_device"] == "cpu"
+
+
+def test_summarize_runs(tmp_path):
+    """benchmarks/summarize.py: min, median and max of each cell over whole runs."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "summarize.py"
+    spec = importlib.util.spec_from_file_location("bench_summarize", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    runs = []
+    for i, ratio in enumerate((1.0, 1.2, 1.1)):
+        row = {"mode": "torch", "loss": "huber_loss", "size": 1 << 20, "pass_": "fwd"}
+        p = tmp_path / f"run{i}.json"
+        p.write_text(json.dumps({"rows": [dict(row, ratio=ratio)]}))
+        runs.append(p)
+    table = mod.summarize(runs)
+    assert "| torch | huber_loss | 1M | fwd | 3 | 1.00 | 1.10 | 1.20 | <= 1.10 | yes |" in table
