@@ -168,7 +168,7 @@ def huber_loss(
         ignore_value=ignore_value,
     )
     a = xp.abs(x - y)
-    q = xp.where(a < delta, a, delta)  # not minimum(a, scalar): a graph break in compat torch
+    q = be.min_scalar(a, delta)
     return c.reduce(be, q * (a - 0.5 * q), reduction, weight=w, valid=valid)
 
 
@@ -215,7 +215,7 @@ def smooth_l1_loss(
     if beta == 0:
         loss = (x - y) * xp.sign(x - y)  # as l1_loss: gradient 0 at d = 0 everywhere
     else:
-        q = xp.where(a < beta, a, beta)
+        q = be.min_scalar(a, beta)
         loss = q * (a - 0.5 * q) / beta
     return c.reduce(be, loss, reduction, weight=w, valid=valid)
 

@@ -374,6 +374,6 @@ def symmetry_penalty(
         if kind == "l1":
             loss = a
         else:
-            q = xp.where(a < delta, a, delta)
+            q = be.min_scalar(a, delta)
             loss = q * (a - 0.5 * q)
     return c.reduce(be, loss, reduction, weight=w, valid=valid)

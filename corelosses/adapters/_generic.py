@@ -124,6 +124,11 @@ class Backend:
         except Exception:  # noqa: BLE001 - a namespace without devices
             return None
 
+    def min_scalar(self, a: Array, s: float) -> Array:
+        """``min(a, s)`` for a Python scalar ``s``, for functions whose value and
+        gradient do not depend on the tie ``a == s`` (huber, smooth L1)."""
+        return self.xp.where(a < s, a, s)  # not minimum(a, scalar): a graph break in compat torch
+
     def value_range(self, x: Array) -> tuple[Array, Array]:
         """``(min(x), max(x))`` of a non-empty array, for value checks: reductions
         without temporaries (``any(x < lo | x > hi)`` makes four passes)."""

@@ -88,6 +88,9 @@ class JaxBackend(Backend):
         if not self._plain(x, y):
             return None
         a = jnp.abs(x - y)
+        # jnp.minimum: XLA vectorises it (a select kept the fused reduction
+        # scalar). Only here: its gradient multiplies (a - q) by 0, which
+        # overflows to NaN for smooth L1's (a - q) / beta near float32's max.
         q = jnp.minimum(a, delta)
         return self._reduce(q * (a - 0.5 * q), reduction)
 

@@ -42,6 +42,10 @@ class TorchBackend(Backend):
             and x.device.type == "cpu"
         )
 
+    def min_scalar(self, a, s):
+        # one kernel (compare + select are two in eager)
+        return torch.clamp(a, max=s) if self.native else super().min_scalar(a, s)
+
     def value_range(self, x):
         # one pass; torch.amin on int64 CPU tensors is ~25x slower than amax
         return torch.aminmax(x)
