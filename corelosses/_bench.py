@@ -700,7 +700,15 @@ def machine_text(info: dict[str, Any]) -> str:
     )
 
 
-def plot(rows: list[Row], path: Path, info: dict[str, Any]) -> None:
+def plot(
+    rows: list[Row],
+    path: Path,
+    info: dict[str, Any],
+    spans: dict[tuple, tuple[float, float]] | None = None,
+    title: str = "corelosses vs native (median time ratio; green: target met, red: missed)",
+) -> None:
+    """Bars of the ratios per mode; ``spans`` maps ``(mode, loss, size, pass)`` to a
+    (min, max) range drawn as a whisker (several runs summarised)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -713,6 +721,20 @@ def plot(rows: list[Row], path: Path, info: dict[str, Any]) -> None:
         labels = [f"{r.loss}\n{fmt_size(r.size)} {r.pass_}" for r in rs]
         colors = ["tab:gray" if r.ok is None else ("tab:green" if r.ok else "tab:red") for r in rs]
         ax.bar(range(len(rs)), [r.ratio for r in rs], color=colors)
+        if spans:
+            lo_hi = [spans[(r.mode, r.loss, r.size, r.pass_)] for r in rs]
+            ax.errorbar(
+                range(len(rs)),
+                [r.ratio for r in rs],
+                yerr=[
+                    [r.ratio - lo for r, (lo, _) in zip(rs, lo_hi)],
+                    [hi - r.ratio for r, (_, hi) in zip(rs, lo_hi)],
+                ],
+                fmt="none",
+                ecolor="k",
+                elinewidth=0.8,
+                capsize=2,
+            )
         ax.axhline(1.0, color="k", lw=0.8)
         for t in sorted({r.target for r in rs if r.target is not None}):
             ax.axhline(t, color="tab:orange", lw=0.8, ls="--")
@@ -720,8 +742,7 @@ def plot(rows: list[Row], path: Path, info: dict[str, Any]) -> None:
         ax.set_ylabel("corelosses / native")
         ax.set_title(mode, fontsize=9)
     fig.suptitle(
-        "corelosses vs native (median time ratio; green: target met, red: missed)\n"
-        + machine_text(info)[:160],
+        title + "\n" + machine_text(info)[:160],
         fontsize=7,
     )
     fig.tight_layout()

@@ -172,3 +172,6 @@ def test_summarize_runs(tmp_path):
         runs.append(p)
     table = mod.summarize(runs)
     assert "| torch | huber_loss | 1M | fwd | 3 | 1.00 | 1.10 | 1.20 | <= 1.10 | yes |" in table
+    pytest.importorskip("matplotlib")
+    mod.summary_png(runs, tmp_path / "summary.png")
+    assert (tmp_path / "summary.png").stat().st_size > 1000
