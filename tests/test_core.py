@@ -294,3 +294,21 @@ def test_value_checks_allow_ignore_index_and_nan(xp):
         cl.binary_cross_entropy(
             xp.asarray(np.array([0.5, 1.5])), xp.asarray(np.array([1.0, 0.0])), from_logits=False
         )
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_torch_cross_entropy_kernel_and_wrapper_agree(monkeypatch, reduction):
+    """The plain path calls ATen's cross_entropy_loss directly; F.cross_entropy (its
+    fallback where that op is missing) gives the same, and -100 is never ignored."""
+    torch = pytest.importorskip("torch")
+    import corelosses.adapters.torch as tad
+
+    x = torch.randn(5, 4, dtype=torch.float64)
+    t = torch.tensor([0, 3, 1, 2, 2])
+    direct = cl.cross_entropy(x, t, reduction=reduction)
+    want = torch.nn.functional.cross_entropy(x, t, reduction=reduction)
+    torch.testing.assert_close(direct, want, rtol=1e-14, atol=1e-14)
+    monkeypatch.setattr(tad, "_CE_KERNEL", None)
+    torch.testing.assert_close(cl.cross_entropy(x, t, reduction=reduction), direct)
+    with pytest.raises(ValueError, match="class indices outside"):
+        cl.cross_entropy(x, torch.tensor([0, -100, 1, 2, 2]), reduction=reduction)
