@@ -108,8 +108,8 @@ def _ex_gradient(rng):
 
 
 # -------------------------------------------------------------- the prologue
-def _layout(fname: str, x: Array, channel_axis: int) -> tuple[int, tuple[int, ...], list[int]]:
-    """Normalised channel axis, the spatial axes, and the shape of a per-class vector."""
+def _layout(fname: str, x: Array, channel_axis: int) -> tuple[int, tuple[int, ...]]:
+    """Normalised channel axis and the spatial axes."""
     if x.ndim < 3:
         raise ValueError(
             f"{fname}: 'input' must have a batch axis, a channel axis and at least one "
@@ -121,9 +121,7 @@ def _layout(fname: str, x: Array, channel_axis: int) -> tuple[int, tuple[int, ..
             f"{fname}: 'channel_axis' must not be the batch axis 0, got {channel_axis!r}"
         )
     spatial = tuple(i for i in range(1, x.ndim) if i != ax)
-    cshape = [1] * x.ndim
-    cshape[ax] = x.shape[ax]
-    return ax, spatial, cshape
+    return ax, spatial
 
 
 def _loss_layout(x: Array, ax: int, per_class: bool) -> tuple[int, ...]:
@@ -202,7 +200,7 @@ def _region_setup(
     be = c.backend_of(input, target, mask)
     xp = be.xp
     x = c.floating(be, input, fname)
-    ax, spatial, cshape = _layout(fname, x, channel_axis)
+    ax, spatial = _layout(fname, x, channel_axis)
     num_classes = c.class_count(fname, x, ax)
     _check_activation(fname, activation, num_classes)
     pshape = tuple(x.shape[:ax]) + tuple(x.shape[ax + 1 :])
@@ -660,7 +658,7 @@ def signed_distance_map(target: Array, /, *, channel_axis: int = 1) -> Array:
     fname = "signed_distance_map"
     be = c.backend_of(target)
     xp = be.xp
-    ax, _, _ = _layout(fname, target, channel_axis)
+    ax, _ = _layout(fname, target, channel_axis)
     if xp.isdtype(target.dtype, "real floating"):
         dtype = c.floating(be, target, fname, "target").dtype
     elif xp.isdtype(target.dtype, ("bool", "integral")):
@@ -765,7 +763,7 @@ def boundary_loss(
     be = c.backend_of(input, distance_map, mask)
     xp = be.xp
     x = c.floating(be, input, fname)
-    ax, spatial, _ = _layout(fname, x, channel_axis)
+    ax, spatial = _layout(fname, x, channel_axis)
     num_classes = c.class_count(fname, x, ax)
     _check_activation(fname, activation, num_classes)
     c.check_same_shape(fname, x, distance_map, "distance_map")

@@ -173,8 +173,7 @@ def triangle_mask(
     xp = be.xp
     a0, a1 = check_axes(fname, axes, tuple(x.shape))
     n = x.shape[a0]
-    dev = be.device(x)
-    r = xp.arange(n, device=dev) if dev is not None else xp.arange(n)
+    r = be.arange(n, x)
     s0 = [1] * x.ndim
     s1 = [1] * x.ndim
     s0[a0] = n

@@ -124,6 +124,12 @@ class Backend:
         except Exception:  # noqa: BLE001 - a namespace without devices
             return None
 
+    def arange(self, n: int, like: Array, dtype: Any = None) -> Array:
+        """``0 .. n - 1`` on ``like``'s device (the default dtype unless given)."""
+        dev = self.device(like)
+        kw = {} if dev is None else {"device": dev}
+        return self.xp.arange(n, dtype=dtype, **kw)
+
     def min_scalar(self, a: Array, s: float) -> Array:
         """``min(a, s)`` for a Python scalar ``s``, for functions whose value and
         gradient do not depend on the tie ``a == s`` (huber, smooth L1)."""
@@ -140,9 +146,7 @@ class Backend:
         xp = self.xp
         shape = [1] * (indices.ndim + 1)
         shape[axis] = num_classes
-        dev = self.device(indices)
-        kw = {} if dev is None else {"device": dev}
-        classes = xp.reshape(xp.arange(num_classes, dtype=indices.dtype, **kw), tuple(shape))
+        classes = xp.reshape(self.arange(num_classes, indices, indices.dtype), tuple(shape))
         return xp.astype(xp.expand_dims(indices, axis=axis) == classes, dtype)
 
     def bce_with_logits(self, x: Array, y: Array, pos_weight: Array | None = None) -> Array:
