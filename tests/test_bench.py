@@ -175,3 +175,22 @@ def test_summarize_runs(tmp_path):
     pytest.importorskip("matplotlib")
     mod.summary_png(runs, tmp_path / "summary.png")
     assert (tmp_path / "summary.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("probe", ["amin_amax.py", "page_faults.py"])
+def test_probes_run(probe):
+    """The probes behind RESULTS.md's diagnostics run (tiny sizes; compile/MONAI ones skipped)."""
+    pytest.importorskip("torch")
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, str(root / "benchmarks" / "probes" / probe), "1024"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    assert " us" in out.stdout or "faults/call" in out.stdout
