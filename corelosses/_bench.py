@@ -828,22 +828,54 @@ def run(
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--sizes", help="comma-separated element counts, e.g. 64,1M,16M")
-    p.add_argument("--modes", help=f"comma-separated, among {','.join(MODES)}")
-    p.add_argument("--losses", help="comma-separated loss names (default: every pair)")
-    p.add_argument("--repeats", type=int, help="interleaved repeats (median kept; default 7)")
+    """The options of ``corelosses bench`` and ``python -m benchmarks``, each with its default."""
+    sizes = ",".join(fmt_size(s) for s in DEFAULT_SIZES)
+    quick = ",".join(fmt_size(s) for s in QUICK_SIZES)
     p.add_argument(
-        "--min-time", type=float, default=None, help="seconds per timing sample (default 0.05)"
+        "--sizes",
+        metavar="N1,N2",
+        help=f"comma-separated element counts, e.g. 64,1M,16M (default: {sizes}; {quick} with "
+        "--quick)",
     )
     p.add_argument(
-        "--quick", action="store_true", help="tiny sizes, 2 repeats, short samples (for tests)"
+        "--modes",
+        metavar="M1,M2",
+        help=f"comma-separated, among {','.join(MODES)} (default: all of them; a mode whose "
+        "framework is not installed is skipped)",
     )
-    p.add_argument("--out", help="output folder for bench.md/.json/.png")
-    p.add_argument("--no-png", action="store_true")
+    p.add_argument(
+        "--losses",
+        metavar="L1,L2",
+        help="comma-separated loss names (default: every loss with a native peer)",
+    )
+    p.add_argument(
+        "--repeats",
+        type=int,
+        help="interleaved repeats, the median kept (default: 7; 2 with --quick)",
+    )
+    p.add_argument(
+        "--min-time",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="seconds per timing sample (default: 0.05; 0.002 with --quick)",
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny sizes, 2 repeats, short samples, for tests (default: off)",
+    )
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="output folder for bench.md/.json/.png (default: benchmarks/results in a source "
+        "checkout, else ./corelosses-bench)",
+    )
+    p.add_argument("--no-png", action="store_true", help="do not draw bench.png (default: draw it)")
     p.add_argument(
         "--device",
         default="cpu",
-        help="torch device for the torch modes, e.g. cuda (default cpu)",
+        help="torch device for the torch modes, e.g. cuda (default: cpu)",
     )
     p.add_argument(
         "--threads",
@@ -882,7 +914,7 @@ def from_args(args: argparse.Namespace, default_out: str | Path | None) -> int:
 def main(argv=None, default_out: str | Path | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m benchmarks",
-        description=__doc__,
+        description=__doc__.replace("``", "'"),  # plain text, not reStructuredText
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_arguments(p)

@@ -1,18 +1,29 @@
-"""``corelosses check``: every catalog loss on every importable backend.
+"""``corelosses check``: every catalog function on every importable backend.
 
-For each loss, its catalog example (float64 NumPy inputs) gives the reference
-value on NumPy and the reference gradient by central finite differences. Each
-backend recomputes the value (in float64; jax with x64, under ``jax.jit``)
-and, where it has autodiff, the gradient; the table reports the largest
-relative error per loss and backend and PASS/FAIL.
+For each catalog entry, its catalog example (float64 NumPy inputs) gives the
+reference value on NumPy and the reference gradient by central finite
+differences. Each backend recomputes the value (in float64; jax with x64,
+under ``jax.jit``) and, where it has autodiff, the gradient; the table
+reports the largest relative error per function and backend and PASS/FAIL.
+
+Entries without an ``example`` are checked through a case built here
+(:data:`SPECIAL_CASES`): the critic penalties (``gradient_penalty``,
+``r1_penalty``) with a fixed differentiable critic against an analytic float64
+reference, and the wrapper factory ``symmetric_loss`` through
+``symmetric_loss(mse_loss)``. A cell that does not apply is ``n/a``, counted
+apart from the passes and failures; an entry nothing here can check is
+reported as such.
 """
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import math
 import sys
+import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -159,16 +170,24 @@ class _Jax(_Runner):
         arr = {n: v for n, v in k.items() if hasattr(v, "shape")}
         return arr, {n: v for n, v in k.items() if n not in arr}
 
+    @staticmethod
+    def _static_pos(a):
+        """Positions of callables (a critic) among the arguments: static under ``jit``."""
+        return tuple(i for i, v in enumerate(a) if callable(v) and not hasattr(v, "shape"))
+
     def value(self, fn, args, kwargs):
         a, k = self.conv_all(args, kwargs)
         arr, static = self._split(k)
-        return np.asarray(self.jax.jit(lambda a, arr: fn(*a, **arr, **static))(a, arr))
+        st = tuple(1 + i for i in self._static_pos(a))
+        f = self.jax.jit(lambda arr, *a: fn(*a, **arr, **static), static_argnums=st)
+        return np.asarray(f(arr, *a))
 
     def grads(self, fn, args, kwargs, argnums):
         a, k = self.conv_all(args, kwargs)
         arr, static = self._split(k)
         g = self.jax.jit(
-            self.jax.grad(lambda *a: self.jnp.sum(fn(*a, **arr, **static)), argnums=tuple(argnums))
+            self.jax.grad(lambda *a: self.jnp.sum(fn(*a, **arr, **static)), argnums=tuple(argnums)),
+            static_argnums=self._static_pos(a),
         )(*a)
         return [np.asarray(x) for x in g]
 
@@ -287,17 +306,85 @@ _RUNNERS = {
 }
 
 
-def available_backends(names=None) -> list[_Runner]:
-    out = []
-    for name in names or _RUNNERS:
-        mod = {"dask": "dask"}.get(name, name)
-        if importlib.util.find_spec(mod) is None:
+#: Backends ``--backends`` accepts (``torch.nn`` and ``keras`` run the wrappers).
+BACKEND_NAMES = tuple(_RUNNERS)
+
+
+class UsageError(ValueError):
+    """An unknown loss or backend name (the command exits with status 2)."""
+
+
+def _suggest(kind: str, bad: list[str], valid: list[str], see: str) -> str:
+    parts = []
+    for b in bad:
+        close = difflib.get_close_matches(b, valid, n=3, cutoff=0.6)
+        hint = "did you mean " + " or ".join(repr(c) for c in close) + "?" if close else see
+        parts.append(f"{b!r} ({hint})")
+    return f"unknown {kind}{'s' if len(bad) > 1 else ''}: " + "; ".join(parts)
+
+
+def _split_names(names) -> list[str]:
+    out: list[str] = []
+    for n in names or ():
+        out += [p.strip() for p in str(n).split(",") if p.strip()]
+    return out
+
+
+def resolve_names(names=None) -> list[str] | None:
+    """Check loss names against the catalog; ``None`` (all) if none given.
+
+    Raises :class:`UsageError` naming each unknown name with its closest
+    catalog names (``difflib.get_close_matches``).
+    """
+    names = _split_names(names)
+    if not names:
+        return None
+    valid = [i.name for i in catalog()]
+    bad = [n for n in names if n not in valid]
+    if bad:
+        raise UsageError(_suggest("loss", bad, valid, "no close match; see `corelosses list`"))
+    return names
+
+
+def resolve_backends(names=None) -> list[str]:
+    """Check backend names; every known backend if none given.
+
+    Raises :class:`UsageError` naming each unknown backend with the closest
+    valid ones. A known backend that is not installed is not an error here
+    (see :func:`load_backends`).
+    """
+    names = _split_names(names)
+    if not names:
+        return list(BACKEND_NAMES)
+    bad = [n for n in names if n not in _RUNNERS]
+    if bad:
+        raise UsageError(
+            _suggest("backend", bad, list(BACKEND_NAMES), "no close match")
+            + "; valid backends: "
+            + ", ".join(BACKEND_NAMES)
+        )
+    return list(dict.fromkeys(names))
+
+
+def load_backends(names=None) -> tuple[list[_Runner], list[tuple[str, str]]]:
+    """The runners of the known backends ``names`` (default: all) that work here,
+    and ``(name, reason)`` for each one that does not (not installed, no GPU)."""
+    runners, skipped = [], []
+    for name in resolve_backends(names):
+        top = name.split(".")[0]
+        if importlib.util.find_spec(top) is None:
+            skipped.append((name, f"{top} is not installed"))
             continue
         try:
-            out.append(_RUNNERS[name]())
-        except Exception:  # noqa: BLE001 - e.g. cupy without a GPU
-            continue
-    return out
+            runners.append(_RUNNERS[name]())
+        except Exception as e:  # noqa: BLE001 - e.g. cupy without a GPU
+            skipped.append((name, f"{type(e).__name__}: {e}"))
+    return runners, skipped
+
+
+def available_backends(names=None) -> list[_Runner]:
+    """The runners of ``names`` (default: all) that work here."""
+    return load_backends(names)[0]
 
 
 def _fd_of(fn, args, kwargs, i):
@@ -309,37 +396,181 @@ def _fd_of(fn, args, kwargs, i):
     return fd_gradient(f, args[i])
 
 
-def _other_framework_grads(info, runner, args, kwargs):
+# ---------------------------------------------------------------------------
+# What is checked for each catalog entry
+
+
+@dataclass(frozen=True)
+class CheckCase:
+    """How ``corelosses check`` exercises one catalog entry.
+
+    ``fn(*args, **kwargs)`` is run on every backend with ``example(rng)``'s
+    float64 NumPy arrays converted; ``reference`` (float64 NumPy, same
+    arguments; default ``fn`` on NumPy) gives the expected value and, by
+    finite differences, the gradient of the ``grad_argnums`` arguments.
+    ``needs_autodiff``: on a backend without autodiff ``fn`` must raise
+    ``TypeError`` (checked; the cell is n/a).
+    """
+
+    info: LossInfo
+    fn: Callable[..., Any]
+    example: Callable[[Any], tuple[tuple, dict]]
+    grad_argnums: tuple[int, ...]
+    reference: Callable[..., Any] | None = None
+    needs_autodiff: bool = False
+    fd_gradient: bool = True
+    how: str = ""
+
+
+def _sum_squares_critic(x):
+    """``D(x) = sum(x**2)`` over the non-batch axes, in ``x``'s namespace: ``dD/dx = 2x``."""
+    from array_api_compat import array_namespace
+
+    xp = array_namespace(x)
+    return xp.sum(x * x, axis=tuple(range(1, x.ndim)))
+
+
+def _per_sample_sq_norm(g: np.ndarray) -> np.ndarray:
+    return np.sum(g * g, axis=tuple(range(1, g.ndim)))
+
+
+def _gradient_penalty_case(info: LossInfo) -> CheckCase:
+    def example(rng):
+        real = rng.normal(size=(4, 2, 3))
+        fake = rng.normal(size=(4, 2, 3))
+        eps = rng.uniform(0.1, 0.9, size=(4,))
+        return (_sum_squares_critic, real, fake), {"epsilon": eps, "weight": 3.0, "target": 0.8}
+
+    def reference(critic, real, fake, /, *, epsilon, weight=10.0, target=1.0):
+        e = np.reshape(np.asarray(epsilon, dtype=np.float64), (-1,) + (1,) * (real.ndim - 1))
+        g = 2.0 * (e * real + (1.0 - e) * fake)  # the critic's gradient at the interpolates
+        return weight * np.mean((np.sqrt(_per_sample_sq_norm(g) + 1e-10) - target) ** 2)
+
+    return CheckCase(
+        info,
+        info.fn,
+        example,
+        (1, 2),
+        reference=reference,
+        needs_autodiff=True,
+        how="critic sum(x**2) over non-batch axes, vs the analytic penalty",
+    )
+
+
+def _r1_penalty_case(info: LossInfo) -> CheckCase:
+    def example(rng):
+        return (_sum_squares_critic, rng.normal(size=(4, 2, 3))), {"weight": 3.0}
+
+    def reference(critic, real, /, *, weight=10.0):
+        return 0.5 * weight * np.mean(_per_sample_sq_norm(2.0 * real))
+
+    return CheckCase(
+        info,
+        info.fn,
+        example,
+        (1,),
+        reference=reference,
+        needs_autodiff=True,
+        how="critic sum(x**2) over non-batch axes, vs the analytic penalty",
+    )
+
+
+def _symmetric_loss_case(info: LossInfo) -> CheckCase:
+    from .regression import mse_loss
+
+    def example(rng):
+        x = rng.normal(size=(2, 4, 4))
+        y = rng.normal(size=(2, 4, 4))
+        y = (y + np.swapaxes(y, -1, -2)) / 2
+        return (x, y), {"mask": rng.uniform(size=(2, 4, 4)) > 0.25}
+
+    def reference(x, y, /, *, mask):
+        m = mask.astype(np.float64)
+        xt = np.swapaxes(x, -1, -2)
+        return np.sum(m * (x - y) ** 2) / np.sum(m) + np.sum(m * (xt - y) ** 2) / np.sum(m)
+
+    return CheckCase(
+        info,
+        info.fn(mse_loss),
+        example,
+        (0,),
+        reference=reference,
+        how="symmetric_loss(mse_loss) with a mask, vs mse(x, y) + mse(x^T, y) in NumPy",
+    )
+
+
+#: Catalog entries without an ``example`` (they take a callable) and how they are checked.
+SPECIAL_CASES: dict[str, Callable[[LossInfo], CheckCase]] = {
+    "gradient_penalty": _gradient_penalty_case,
+    "r1_penalty": _r1_penalty_case,
+    "symmetric_loss": _symmetric_loss_case,
+}
+
+
+def case_of(info: LossInfo) -> CheckCase | None:
+    """The check of a catalog entry, or ``None`` if it has neither an example nor a case."""
+    if info.name in SPECIAL_CASES and info.plugin is None:
+        return SPECIAL_CASES[info.name](info)
+    if info.example is None:
+        return None
+    return CheckCase(
+        info,
+        info.fn,
+        info.example,
+        tuple(info.grad_argnums),
+        fd_gradient=info.extra.get("fd_gradient") is not False,
+    )
+
+
+def _other_framework_grads(case, runner, args, kwargs):
     """Gradients from torch (or jax, when checking torch), or None if neither is here."""
     mine = getattr(runner, "backend", runner.name)
     for name in ("torch", "jax"):
         if name != mine and importlib.util.find_spec(name) is not None:
-            return _RUNNERS[name]().grads(info.fn, args, kwargs, info.grad_argnums)
+            return _RUNNERS[name]().grads(case.fn, args, kwargs, case.grad_argnums)
     return None
 
 
-def check_one(info: LossInfo, runner: _Runner, seed: int = 0) -> tuple[str, float, str]:
-    """Return (status, max relative error, detail) of one loss on one backend."""
+def check_one(case: CheckCase | LossInfo, runner: _Runner, seed: int = 0) -> tuple[str, float, str]:
+    """Return (status, max relative error, detail) of one entry on one backend.
+
+    ``status`` is ``"PASS"``, ``"FAIL"`` or ``"n/a"`` (a function that needs
+    autodiff raised ``TypeError``, as documented, on a backend without it).
+    """
+    if isinstance(case, LossInfo):
+        info = case
+        case = case_of(info)
+        if case is None:
+            return "n/a", math.nan, f"{info.name} has no example to check"
     rng = np.random.default_rng(seed)
-    args, kwargs = info.example(rng)
-    fn = info.fn
+    args, kwargs = case.example(rng)
+    fn = case.fn
+    ref_fn = case.reference or fn
+    if case.needs_autodiff and not runner.autodiff:
+        try:
+            runner.value(fn, args, kwargs)
+        except TypeError:
+            return "n/a", math.nan, "no autodiff: raises TypeError, as documented"
+        except Exception as e:  # noqa: BLE001 - reported in the table
+            return "FAIL", math.inf, f"expected TypeError without autodiff, got {type(e).__name__}"
+        return "FAIL", math.inf, "expected TypeError without autodiff, got a value"
     try:
         ref = (
             runner.reference(fn, args, kwargs)
             if hasattr(runner, "reference")
-            else np.asarray(fn(*args, **kwargs))
+            else np.asarray(ref_fn(*args, **kwargs))
         )
         err = _rel_err(runner.value(fn, args, kwargs), ref)
         ok = err <= getattr(runner, "value_rtol", VALUE_RTOL)
         detail = "value"
-        if runner.autodiff and info.grad_argnums:
-            gs = runner.grads(fn, args, kwargs, info.grad_argnums)
-            if info.extra.get("fd_gradient") is False:
+        if runner.autodiff and case.grad_argnums:
+            gs = runner.grads(fn, args, kwargs, case.grad_argnums)
+            if not case.fd_gradient:
                 # a stop-gradient inside (e.g. IoU-balanced weights): finite differences
                 # of the value differ by design; compare with the other framework instead
-                refs = _other_framework_grads(info, runner, args, kwargs)
+                refs = _other_framework_grads(case, runner, args, kwargs)
             else:
-                refs = [_fd_of(fn, args, kwargs, i) for i in info.grad_argnums]
+                refs = [_fd_of(ref_fn, args, kwargs, i) for i in case.grad_argnums]
             if refs is not None:
                 for g, r in zip(gs, refs):
                     ge = _rel_err(g, r)
@@ -351,46 +582,110 @@ def check_one(info: LossInfo, runner: _Runner, seed: int = 0) -> tuple[str, floa
         return "FAIL", math.inf, f"{type(e).__name__}: {e}"
 
 
-def run_check(backends=None, names=None, out=sys.stdout) -> int:
-    runners = available_backends(backends)
-    infos = [i for i in catalog() if i.example is not None and (not names or i.name in names)]
+def _not_applicable(case: CheckCase, runner: _Runner) -> bool:
+    """Whether a cell is n/a without running anything."""
+    if hasattr(runner, "supports"):  # the torch.nn / Keras wrappers of catalog entries
+        return case.fn is not case.info.fn or not runner.supports(case.info)
+    if case.needs_autodiff and not runner.autodiff:
+        return False  # runs: it must raise TypeError
+    return runner.name not in case.info.backends and runner.name != "numpy"
+
+
+CELL = 20
+
+
+def run_check(backends=None, names=None, out=None, err=None) -> int:
+    """Print the table to ``out`` (default: stdout); return 0 if every check
+    that ran passed (and one did), else 1.
+
+    Unknown loss or backend names raise :class:`UsageError` before anything
+    runs; a known backend that is not installed is reported and skipped.
+    """
+    out = sys.stdout if out is None else out
+    err = sys.stderr if err is None else err
+    names = resolve_names(names)
+    runners, skipped = load_backends(backends)
+    infos = [i for i in catalog() if not names or i.name in names]
     cols = [r.name for r in runners]
     w = max([len(i.name) for i in infos] + [4]) + 2
     print("corelosses check: value vs float64 NumPy, gradient vs finite differences", file=out)
     print(
-        f"(relative error; value tolerance {VALUE_RTOL:.0e}, gradient {GRAD_RTOL:.0e})\n",
+        f"(relative error; value tolerance {VALUE_RTOL:.0e}, gradient {GRAD_RTOL:.0e})",
         file=out,
     )
-    print("loss".ljust(w) + "".join(c.ljust(20) for c in cols), file=out)
-    failures = []
+    for name, why in skipped:
+        print(f"backend {name} skipped: {why}", file=out)
+    print("", file=out)
+    print("loss".ljust(w) + "".join(c.ljust(CELL) for c in cols), file=out)
+    failures, unchecked, caught = [], [], {}
+    n_pass = n_fail = n_na = 0
     for info in infos:
+        case = case_of(info)
         row = info.name.ljust(w)
         for r in runners:
-            if (getattr(r, "backend", r.name) not in info.backends and r.name != "numpy") or (
-                hasattr(r, "supports") and not r.supports(info)
-            ):
-                row += "n/a".ljust(20)
+            if case is None:
+                row += "n/a (no example)".ljust(CELL)
+                n_na += 1
                 continue
-            status, err, detail = check_one(info, r)
-            cell = f"{status} {err:.1e}" + ("*" if detail == "value+grad" else "")
-            row += cell.ljust(20)
-            if status != "PASS":
+            if _not_applicable(case, r):
+                row += "n/a".ljust(CELL)
+                n_na += 1
+                continue
+            # warnings the active filters let through are listed after the table, not
+            # printed inside it
+            with warnings.catch_warnings(record=True) as ws:
+                status, rel, detail = check_one(case, r)
+            for wm in ws:
+                msg = str(wm.message).splitlines()[0] if str(wm.message) else ""
+                caught.setdefault((wm.category.__name__, msg), []).append(f"{info.name}/{r.name}")
+            if status == "n/a":
+                row += "n/a (no autodiff)".ljust(CELL)
+                n_na += 1
+                continue
+            cell = f"{status} {rel:.1e}" + ("*" if detail == "value+grad" else "")
+            row += cell.ljust(CELL)
+            if status == "PASS":
+                n_pass += 1
+            else:
+                n_fail += 1
                 failures.append((info.name, r.name, detail))
+        if case is None:
+            unchecked.append(info.name)
         print(row, file=out)
     print(
         "\n* value and gradient checked (autodiff backends; the gradient against finite "
         "differences, or against the other framework for losses with a stop-gradient inside)",
         file=out,
     )
+    print(
+        "n/a: not applicable, not run (a wrapper the entry does not have, a backend its tests "
+        "do not cover); n/a (no autodiff): needs autodiff, and raised TypeError as documented",
+        file=out,
+    )
     if any(r.name == "keras" for r in runners):
         print(
             f"keras: value tolerance {_Keras.value_rtol:.0e} (Keras reduces in float32)", file=out
         )
+    for info in infos:
+        case = case_of(info)
+        if case is not None and case.how:
+            print(f"{info.name}: checked with {case.how}", file=out)
+    for name in unchecked:
+        print(f"NOT CHECKED {name}: no example in the catalog and no check case", file=out)
+    if caught:
+        print("\nwarnings raised during the checks:", file=out)
+        for (cat, msg), where in caught.items():
+            more = f" (+{len(where) - 3} more)" if len(where) > 3 else ""
+            print(f"  {cat}: {msg}  [{', '.join(where[:3])}{more}]", file=out)
     for name, b, detail in failures:
         print(f"FAIL {name} on {b}: {detail}", file=out)
-    n = len(infos) * len(runners)
+    verdict = "FAIL" if n_fail else "PASS" if n_pass else "NOTHING CHECKED"
     print(
-        f"\n{'FAIL' if failures else 'PASS'}: {n - len(failures)} of {n} loss/backend pairs pass",
+        f"\n{verdict}: {n_pass} passed, {n_fail} failed, {n_na} n/a (not counted as passes) "
+        f"of {len(infos) * len(runners)} loss/backend cells; {len(infos)} catalog functions, "
+        f"{len(runners)} backends",
         file=out,
     )
-    return 1 if failures else 0
+    if not runners:
+        print("corelosses check: none of the requested backends is available here", file=err)
+    return 1 if n_fail or not n_pass else 0

@@ -36,14 +36,43 @@ def _ex(rng):
 
 
 def _check(fname: str, start: Any, stop: Any, low: Any, high: Any) -> None:
+    """Each option a finite real number representable as a float (NaN, inf and
+    an int beyond the float range raise ``ValueError`` naming it); ``stop > start``."""
     for name, v in (("start", start), ("stop", stop), ("low", low), ("high", high)):
-        c.check_number(fname, name, v)
+        if isinstance(v, numbers.Integral) and not isinstance(v, bool):
+            try:
+                float(v)
+            except OverflowError:  # before check_number, whose NaN test would overflow
+                raise ValueError(
+                    f"{fname}: '{name}' must be finite (representable as a float), got an int "
+                    f"of {len(str(abs(int(v))))} digits"
+                ) from None
+        c.check_number(fname, name, v)  # type and NaN
         if math.isinf(v):
             raise ValueError(f"{fname}: '{name}' must be finite, got {v!r}")
     if stop <= start:
         raise ValueError(
             f"{fname}: 'stop' must be greater than 'start', got start={start!r}, stop={stop!r}"
         )
+
+
+def _scalar_t(fname: str, step: Any, start: float, stop: float) -> float:
+    """``clip((step - start) / (stop - start), 0, 1)`` of a Python (or NumPy) scalar step.
+
+    The ends are decided by exact comparisons (Python compares ints and floats
+    exactly, whatever their size), so an int step too large for a float is
+    past the end of any ramp (``t = 1``) instead of an ``OverflowError``;
+    ``+-inf`` steps give the ends too. A NaN step raises ``ValueError``.
+    """
+    if step != step:  # NaN (Python or NumPy float)
+        raise ValueError(f"{fname}: 'step' must not be NaN, got {step!r}")
+    if step <= start:
+        return 0.0
+    if step >= stop:
+        return 1.0
+    # start < step < stop: step is within the float range of the options
+    t = (float(step) - start) / (stop - start)
+    return 0.0 if t < 0.0 else 1.0 if t > 1.0 else t
 
 
 def _ramp(
@@ -58,9 +87,7 @@ def _ramp(
 ) -> Any:
     _check(fname, start, stop, low, high)
     if isinstance(step, numbers.Real) and not isinstance(step, bool):
-        t = (float(step) - start) / (stop - start)
-        t = 0.0 if t < 0.0 else 1.0 if t > 1.0 else t
-        return float(low + (high - low) * scalar_r(t))
+        return float(low + (high - low) * scalar_r(_scalar_t(fname, step, start, stop)))
     if isinstance(step, bool) or isinstance(step, (str, bytes)) or step is None:
         raise TypeError(f"{fname}: 'step' must be a number or an array, got {step!r}")
     be = c.backend_of(step)
@@ -83,10 +110,16 @@ _PARAMS = """
     ----------
     step : int, float or array
         The training step (any real number; an integer or floating array).
+        Python ints of any size are compared with ``start`` and ``stop``
+        exactly (a step past ``stop`` gives ``high``, however large); a NaN
+        Python or NumPy scalar step raises ``ValueError``. In an array step
+        a NaN entry gives NaN (the array convention of NumPy and JAX: no
+        value check inside a traced or lazy computation).
     start, stop : float
-        The ramp runs from ``start`` to ``stop``; ``stop > start``.
+        The ramp runs from ``start`` to ``stop``; ``stop > start``, both
+        finite (NaN, inf, or an int too large for a float raise ``ValueError``).
     low, high : float
-        The values before ``start`` and after ``stop``.
+        The values before ``start`` and after ``stop``; finite.
 
     Returns
     -------

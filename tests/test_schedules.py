@@ -115,3 +115,43 @@ def test_bad_input(name):
         fn("3", start=0, stop=5)
     with pytest.raises(TypeError):
         fn(3)  # start and stop are required keywords
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_nan_scalar_step_raises(name):
+    fn = getattr(cl, name)
+    for step in (float("nan"), np.float64("nan"), np.float32("nan")):
+        with pytest.raises(ValueError, match="'step'"):
+            fn(step, start=0, stop=10)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_nan_array_step_gives_nan(xp, name):
+    """Arrays follow NumPy/JAX: NaN in, NaN out (no value check in traced code)."""
+    got = run(xp, getattr(cl, name), np.array([np.nan, 5.0]), start=0, stop=10)
+    assert np.isnan(got[0]) and np.isfinite(got[1])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_huge_int_steps_are_past_the_ends(name):
+    fn = getattr(cl, name)
+    kw = dict(start=10, stop=30, low=0.5, high=2.0)
+    first = fn(10, **kw)
+    for step in (10**400, 2**1024, 10**20, 10**308 * 10):
+        assert fn(step, **kw) == 2.0
+    for step in (-(10**400), -(2**1024)):
+        assert fn(step, **kw) == first
+    assert fn(float("inf"), **kw) == 2.0 and fn(float("-inf"), **kw) == first
+    # ints are compared with the ends exactly, beyond float precision too
+    assert fn(2**60, start=0, stop=2**60) == 1.0
+    assert fn(2**60 + 1, start=0, stop=2**60) == 1.0
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("opt", ["start", "stop", "low", "high"])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf"), 10**400, -(10**400)])
+def test_non_finite_options_raise_naming_them(name, opt, bad):
+    kw = dict(start=0, stop=10, low=0.0, high=1.0)
+    kw[opt] = bad
+    with pytest.raises(ValueError, match=f"'{opt}'"):
+        getattr(cl, name)(5, **kw)
