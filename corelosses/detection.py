@@ -114,12 +114,19 @@ def _iou_balance(be: c.Backend, base: Array, iou_pow: Array, pos: Array | None) 
     xp = be.xp
     base = be.stop_gradient(base)
     iou_pow = be.stop_gradient(iou_pow)
-    if pos is None:  # every entry is a positive
-        total = xp.sum(base)
-        weighted = xp.sum(iou_pow * base)
-    else:
-        total = xp.sum(xp.where(pos, base, 0.0))
-        weighted = xp.sum(xp.where(pos, iou_pow * base, 0.0))
+    if pos is not None:  # else every entry is a positive
+        base = xp.where(pos, base, 0.0)
+    n = math.prod(base.shape)
+    if n > 1:
+        # Only the ratio of the two sums matters: scaled by 2**-ceil(log2 n) (exact)
+        # a sum of n finite terms cannot overflow, where losses near the dtype's
+        # max (inputs at -1e308) would make both sums inf, and inf / inf NaN.
+        # (Not a division by the largest loss: XLA computes x / m as x * (1 / m),
+        # and 1 / 1e308 is subnormal, flushed to 0 on CPU.)
+        base = base * 2.0 ** -math.ceil(math.log2(n))
+    total = xp.sum(base)
+    ib = iou_pow * base
+    weighted = xp.sum(ib if pos is None else xp.where(pos, ib, 0.0))  # only positives' IoUs
     ok = weighted > 0
     scale = total / xp.where(ok, weighted, 1.0)
     use = ok if pos is None else xp.logical_and(pos, ok)
@@ -214,6 +221,14 @@ def box_iou_loss(
         distance or complete IoU (Zheng et al. 2020).
     eps : float
         Positive constant guarding the divisions (torchvision's default).
+        A value below ``sqrt(finfo(dtype).smallest_normal)`` of the compute
+        dtype (``2**-63``, about 1.1e-19, in float32; ``2**-511``, about
+        1.5e-154, in float64) is raised to it, so that ``eps`` and ``eps**2``
+        are normal numbers and every backend gives the same finite value and
+        gradient: XLA on CPU (jax) flushes subnormal numbers to zero, which
+        makes zero-area boxes ``0 / 0 = NaN``, and jax's gradient of a
+        division squares the denominator. The difference shows only where
+        the union of two boxes is itself that small.
     weight : array, optional
         Weights broadcastable to the leading shape ``pred.shape[:-1]``.
     mask : array, optional
@@ -275,6 +290,12 @@ def box_iou_loss(
         p = xp.where(vb, p, 0.0)
         t = xp.where(vb, t, 0.0)
 
+    # eps is raised to sqrt(smallest normal) (2**-63 in float32, 2**-511 in
+    # float64), so that eps and eps**2 are normal numbers: XLA on CPU flushes
+    # subnormals to zero, which makes zero-area boxes 0 / (0 + 0) = NaN, and
+    # jax's gradient of a / b is -a * b**-2 (0 * inf = NaN where eps**2 flushes).
+    eps = max(eps, math.sqrt(float(xp.finfo(p.dtype).smallest_normal)))
+
     x1, y1, x2, y2 = p[..., 0], p[..., 1], p[..., 2], p[..., 3]
     x1g, y1g, x2g, y2g = t[..., 0], t[..., 1], t[..., 2], t[..., 3]
     wp, hp = x2 - x1, y2 - y1
@@ -315,7 +336,9 @@ _BALANCE_DOC = r"""
     ``jax.vmap``, for per-image normalisation. It uses the loss with
     ``weight`` applied, so the weighted total of the positives is the one
     preserved. Masked entries take no part in it: they contribute exactly 0
-    to the value, the weights and the gradient. ``"mean"`` divides by the
+    to the value, the weights and the gradient. The renormalising sums are
+    scaled so that they do not overflow, so the weights stay finite for
+    finite losses of any size (inputs near the dtype's maximum). ``"mean"`` divides by the
     number of unmasked entries; the authors normalise by the number of
     positives instead, which is ``reduction="sum"`` divided by that count.
 """

@@ -20,10 +20,26 @@ hinge          ``relu(1 - r) + relu(1 + f)``                ``-f``
 with the framework's autodiff (``torch.autograd.grad(create_graph=True)``,
 ``jax.vjp``), so the penalty is itself differentiable with respect to the
 critic's parameters. Namespaces without autodiff raise ``TypeError``.
+
+Under ``torch.compile`` the critic's gradient is taken with
+``torch.func.vjp`` instead: dynamo breaks the graph on
+``torch.autograd.grad`` (``fullgraph=True`` raises ``Unsupported``), and
+even with ``torch._dynamo.config.trace_autograd_ops = True`` (torch 2.13)
+it refuses this use: a ``create_graph`` gradient, with respect to a tensor
+made to require grad inside the compiled region, that flows into the
+output. ``torch.func.vjp`` traces with ``fullgraph=True`` and gives the same value and the same
+gradients (parameters and inputs, as ``create_graph=True``). One limit
+there: ``torch.func`` rejects a critic that mutates a tensor in place during
+its forward, such as ``BatchNorm`` in training mode updating its running
+statistics ("... attempted to call in-place operation ... that would mutate
+a captured Tensor"). Use a norm without running statistics (``LayerNorm``,
+as Gulrajani et al. recommend for a WGAN-GP critic), or call the penalty
+outside the compiled region (eager torch has no such limit).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -276,6 +292,23 @@ def _sq_norm(be: Any, g: Array) -> Array:
     return xp.sum(sq, axis=tuple(range(1, sq.ndim)))
 
 
+def _check_epsilon(fname: str, be: Any, epsilon: Array) -> None:
+    """An array ``epsilon`` in [0, 1] (NaN rejected, as for a scalar), where checkable.
+
+    Checked where ``be.concrete`` says values can be read without a device sync
+    or a trace (as the losses' probability checks); elsewhere the values are
+    used as given.
+    """
+    if be.concrete(epsilon) and math.prod(epsilon.shape) > 0:
+        lo, hi = be.value_range(epsilon)
+        lo, hi = float(lo), float(hi)
+        if not (lo >= 0 and hi <= 1):  # NaN fails both comparisons
+            raise ValueError(
+                f"{fname}: 'epsilon' must hold interpolation weights in [0, 1], "
+                f"got values in [{lo}, {hi}]"
+            )
+
+
 def _check_batch(fname: str, argname: str, x: Array) -> None:
     if x.ndim < 1 or x.shape[0] == 0:
         raise ValueError(
@@ -324,7 +357,10 @@ def gradient_penalty(
     returned penalty is differentiable with respect to the critic's
     parameters: add it to the critic's loss and call ``backward()`` or
     ``jax.grad``. Detach ``fake`` (``fake.detach()``) in the critic's step as
-    usual.
+    usual. Under ``torch.compile`` (``fullgraph=True`` too) it is taken with
+    ``torch.func.vjp``, with the same value and gradients; a critic that
+    updates buffers in place (``BatchNorm`` in training mode) cannot be
+    traced there (see :mod:`corelosses.gan`).
 
     Parameters
     ----------
@@ -355,7 +391,11 @@ def gradient_penalty(
         On a namespace without automatic differentiation (NumPy, Dask, ...).
     ValueError
         If the critic does not return one value per sample, or ``epsilon``
-        has the wrong shape.
+        has the wrong shape or lies outside [0, 1] (NaN included): a scalar
+        always, an array where its values can be read without a device sync
+        or a trace (the rule of the losses' probability checks, see
+        ``docs/reliability.md``; under ``torch.compile``, ``jax.jit`` or on a
+        GPU it is used as given).
 
     Examples
     --------
@@ -411,6 +451,7 @@ def gradient_penalty(
                 f"({n},) or {ok}, got shape {es}"
             )
         eps = c.cast_to(be, epsilon, dt)
+        _check_epsilon(fname, be, eps)
         if es == (n,):
             eps = xp.reshape(eps, ok)
     x_hat = eps * real + (1.0 - eps) * fake
@@ -446,7 +487,10 @@ def r1_penalty(
     :func:`gradient_penalty` it differentiates the critic with the
     framework's autodiff (``create_graph=True`` / ``jax.vjp``), so the
     penalty is differentiable with respect to the critic's parameters; NumPy
-    and other namespaces without autodiff raise ``TypeError``.
+    and other namespaces without autodiff raise ``TypeError``. It compiles
+    under ``torch.compile(fullgraph=True)`` through ``torch.func.vjp``, with
+    the limit on critics that update buffers in place described in
+    :mod:`corelosses.gan`.
 
     Parameters
     ----------

@@ -100,7 +100,10 @@ def _compare(
     xp = be.xp
     x = c.floating(be, input, fname)
     c.check_same_shape(fname, x, target)
-    y = c.cast_to(be, c.floating(be, target, fname, "target"), x.dtype)
+    if not xp.isdtype(target.dtype, ("integral", "bool", "real floating")):
+        raise TypeError(f"{fname}: 'target' must be a real array, got dtype {target.dtype}")
+    # integer/bool targets (a uint8 image) are cast like every loss's: values unchanged
+    y = c.cast_to(be, target, x.dtype)
     if x.ndim < 1:
         raise ValueError(f"{fname}: 'input' must have a batch axis, got shape {tuple(x.shape)}")
     n = x.shape[0]
@@ -154,6 +157,9 @@ _PARAMS = """
     ----------
     input, target : array
         Two batches of the same shape ``(N, ...)`` (e.g. images ``(N, 3, H, W)``).
+        An integer or boolean ``target`` (a ``uint8`` image) is cast to the
+        input's dtype, values unchanged (scale it to the input's range
+        yourself), and ``features`` receives it cast.
     features : callable
         ``features(batch) -> sequence of arrays`` with a leading batch axis
         (a single array counts as one layer).

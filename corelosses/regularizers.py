@@ -26,13 +26,18 @@ __all__ = ["binary_penalty", "one_hot_penalty", "entropy_penalty", "symmetry_pen
 
 # ---------------------------------------------------------------- helpers
 def _pow_nonneg(xp: Any, u: Array, e: float) -> Array:
-    """``u ** e`` for ``u >= 0`` with a finite (zero) gradient at ``u = 0``."""
+    """``u ** e`` for ``u >= 0`` with a finite (zero) gradient at ``u = 0``.
+
+    A power, not ``exp(e log u)``: autodiff computes the gradient as
+    ``e u ** (e - 1)`` (finite where it is), not ``exp(...) e / u``, whose
+    product with an upstream factor overflows where ``u ** e`` is large.
+    """
     if e == 1:
         return u
     if float(e).is_integer():
         return u ** int(e)
     pos = u > 0
-    return xp.where(pos, xp.exp(e * xp.log(xp.where(pos, u, 1.0))), 0.0)
+    return xp.where(pos, xp.where(pos, u, 1.0) ** e, 0.0)
 
 
 def check_axes(fname: str, axes: Any, shape: tuple) -> tuple[int, int]:
@@ -164,12 +169,20 @@ def binary_penalty(
     c.check_number(fname, "alpha", alpha, low=0, low_open=True)
     be, xp, x, w, valid = _single_setup(fname, x, weight, mask, reduction)
     x = c.sanitize(xp, valid, x)
-    v = x * (1.0 - x)
     e = power * alpha
-    if float(e).is_integer() and int(e) % 2 == 0:
-        loss = v ** int(e)  # even power: no |.| kink to differentiate
+    if float(e).is_integer():
+        # x (1 - x) overflows only where |x (1 - x)| ** e and its gradient
+        # (e |v| ** (e - 1) (1 - 2x), from autodiff of the power) do too, or
+        # (e = 1) where the gradient, sign(v) (1 - 2x), stays finite
+        v = x * (1.0 - x)
+        # even power: no |.| kink to differentiate
+        loss = v ** int(e) if int(e) % 2 == 0 else _pow_nonneg(xp, xp.abs(v), e)
     else:
-        loss = _pow_nonneg(xp, xp.abs(v), e)
+        # |x|^e |1 - x|^e: x (1 - x) would overflow (|x| > 1.8e19 in float32)
+        # where the value (e < 1) or the gradient (e < 1.5) is still finite,
+        # and exp(e log(inf)) has a NaN gradient. Each factor overflows only
+        # where the value and the gradient are infinite too.
+        loss = _pow_nonneg(xp, xp.abs(x), e) * _pow_nonneg(xp, xp.abs(1.0 - x), e)
     return c.reduce(be, loss, reduction, weight=w, valid=valid)
 
 

@@ -57,7 +57,9 @@ def sharpen(input: Array, /, *, temperature: float, axis: int = -1) -> Array:
 
     ``T < 1`` sharpens the distribution toward its arg-max (``T -> 0`` is a
     one-hot), ``T > 1`` flattens it (``T -> inf`` is uniform), ``T = 1`` is
-    the softmax.
+    the softmax. For ``T < 1`` the logits are shifted by their maximum
+    before the division (``softmax`` is shift-invariant), so finite logits of
+    any magnitude give finite probabilities and gradients.
 
     Parameters
     ----------
@@ -85,6 +87,10 @@ def sharpen(input: Array, /, *, temperature: float, axis: int = -1) -> Array:
     be = c.backend_of(input)
     x = c.floating(be, input, fname)
     ax = c.normalize_axis(fname, "axis", axis, x.ndim)
+    if temperature < 1 and x.shape[ax] != 0:
+        # softmax((x - max) / T), the same function: x / T alone overflows to inf
+        # for large finite logits (3e38 / 0.5), and inf - inf is NaN
+        x = x - be.stop_gradient(be.xp.max(x, axis=ax, keepdims=True))
     return be.softmax(x / temperature, axis=ax)
 
 
