@@ -121,7 +121,9 @@ def symmetrize(x: Array, /, *, axes: tuple[int, int] = (-2, -1)) -> Array:
     xp = be.xp
     x = c.floating(be, x, fname, "x")
     a0, a1 = check_axes(fname, axes, tuple(x.shape))
-    return (x + transpose_axes(xp, x, a0, a1)) * 0.5
+    # halves first: x + x^T overflows for entries past half the float maximum
+    # (a division: XLA factors x * 0.5 + y * 0.5 back into (x + y) * 0.5)
+    return x / 2.0 + transpose_axes(xp, x, a0, a1) / 2.0
 
 
 @register(

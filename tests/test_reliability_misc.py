@@ -451,3 +451,12 @@ def test_binary_penalty_huge_inputs(xp, dtype, power, alpha):
     if xp.autodiff:
         (g,) = grad(xp, cl.binary_penalty, x, power=power, alpha=alpha, reduction="none")
         _assert_matches_ref(g.tolist(), [(v, r[1]) for v, r in zip(x, refs)], rtol, "gradient")
+
+
+def test_symmetrize_near_the_float_maximum(xp):
+    """(x + x^T) / 2 overflowed to inf for entries past half of float32's maximum."""
+    x = np.array([[3e38, -3e38], [-2e38, 1.0]], dtype=np.float32)
+    out = run(xp, cl.symmetrize, x)
+    ref = (x.astype(np.float64) + x.T.astype(np.float64)) / 2
+    assert np.all(np.isfinite(out)), out
+    np.testing.assert_allclose(out, ref, rtol=1e-6)
