@@ -187,3 +187,20 @@ def without(kw, *names):
 
 def sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
+
+
+def input_mask(info, args, kw, m):
+    """The loss-shaped mask ``m`` expanded to the input's shape (over the class axis)."""
+    x = args[0]
+    if m.shape == x.shape:
+        return m
+    name, ax = class_axis(info, args, kw)
+    if name is None:
+        return None
+    if m.ndim != x.ndim - 1:
+        return None  # the loss is not per element of the input without its class axis
+    e = np.expand_dims(m, ax)
+    try:
+        return np.broadcast_to(e, x.shape)
+    except ValueError:
+        return None

@@ -23,6 +23,7 @@ from _reliability import (
     example,
     grad_native,
     has,
+    input_mask,
     is_arr,
     loss_none,
     without,
@@ -44,23 +45,6 @@ def _values_and_grads(xp, info, args, kw, argnums=None):
     return val, grad_native(xp, info.fn, *a, argnums=argnums, **k)
 
 
-def _input_mask(info, args, kw, m):
-    """The loss-shaped mask ``m`` expanded to the input's shape (over the class axis)."""
-    x = args[0]
-    if m.shape == x.shape:
-        return m
-    name, ax = class_axis(info, args, kw)
-    if name is None:
-        return None
-    if m.ndim != x.ndim - 1:
-        return None  # the loss is not per element of the input without its class axis
-    e = np.expand_dims(m, ax)
-    try:
-        return np.broadcast_to(e, x.shape)
-    except ValueError:
-        return None
-
-
 @pytest.mark.parametrize("bad", ["nan", "inf", "-inf"])
 @pytest.mark.parametrize("info", LOSSES, ids=IDS)
 def test_bad_values_under_mask(xp, info, bad):
@@ -72,7 +56,7 @@ def test_bad_values_under_mask(xp, info, bad):
     shape = loss_none(info, args, kw).shape
     m = np.ones(shape, dtype=bool)
     m.reshape(-1)[::3] = False
-    mx = _input_mask(info, args, kw, m)
+    mx = input_mask(info, args, kw, m)
     if mx is None:
         pytest.skip("mask does not align with the input")
     x = np.array(args[0])
@@ -99,7 +83,7 @@ def test_nan_target_or_weight_under_mask(xp, info, where):
     if where == "target":
         if len(args) < 2 or not is_arr(args[1]) or args[1].dtype.kind != "f":
             pytest.skip("no float target")
-        mt = m if args[1].shape == shape else _input_mask(info, args, kw, m)
+        mt = m if args[1].shape == shape else input_mask(info, args, kw, m)
         if mt is None or mt.shape != args[1].shape:
             pytest.skip("mask does not align with the target")
         t = np.array(args[1])
@@ -131,7 +115,7 @@ def test_nan_input_at_ignore_index(xp, info):
         ign = kw["ignore_index"] = -100
     t.reshape(-1)[::2] = ign
     x = np.array(args[0])
-    mx = _input_mask(info, args, kw, t == ign)
+    mx = input_mask(info, args, kw, t == ign)
     x[mx] = np.nan
     val, gs = _values_and_grads(xp, info, (x, t, *args[2:]), kw)
     assert np.isfinite(val)
