@@ -43,6 +43,7 @@ __all__ = [
     "reduce",
     "check_unit_interval",
     "check_class_indices",
+    "nan_out_of_range",
     "normalize_axis",
     "class_count",
     "pair_setup",
@@ -70,14 +71,22 @@ def check_number(
     low_open: bool = False,
     high_open: bool = False,
     allow_none: bool = False,
+    finite: bool = False,
 ) -> None:
-    """Check a Python scalar option against an interval; name it on failure."""
+    """Check a Python scalar option against an interval; name it on failure.
+
+    NaN is always rejected; ``finite=True`` rejects ``inf`` and ``-inf`` too
+    (for options such as a focal ``gamma`` or a temperature, where an infinite
+    value passes the interval but gives no loss at all).
+    """
     if value is None and allow_none:
         return
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(
             f"{fname}: '{argname}' must be a real number, got {type(value).__name__} {value!r}"
         )
+    if finite and math.isinf(value):
+        raise ValueError(f"{fname}: '{argname}' must be a finite number, got {value!r}")
     ok = True
     if low is not None:
         ok &= value > low if low_open else value >= low
@@ -262,14 +271,16 @@ def reduce(
 
 # ------------------------------------------------------------ value checks
 def check_unit_interval(be: Backend, x: Array, fname: str, argname: str = "input") -> None:
-    """Probabilities must lie in [0, 1] (checked where it costs no sync or trace)."""
+    """Probabilities must lie in [0, 1] (checked where it costs no sync or trace).
+
+    For a prediction the message suggests ``from_logits=True``; for a
+    ``"target"`` (binary labels, probability targets) it does not.
+    """
     if be.concrete(x) and math.prod(x.shape) > 0:
         lo, hi = be.value_range(x)  # NaN passes, as with x < 0 or x > 1
         if float(lo) < 0 or float(hi) > 1:
-            raise ValueError(
-                f"{fname}: '{argname}' must hold probabilities in [0, 1] "
-                "(pass from_logits=True for logits)"
-            )
+            hint = "" if argname == "target" else " (pass from_logits=True for logits)"
+            raise ValueError(f"{fname}: '{argname}' must hold probabilities in [0, 1]{hint}")
 
 
 def check_class_indices(
@@ -288,6 +299,33 @@ def check_class_indices(
                 f"{fname}: 'target' holds class indices outside [0, {num_classes})"
                 + ("" if ignore_index is None else f" other than ignore_index={ignore_index}")
             )
+
+
+def nan_out_of_range(
+    be: Backend,
+    y: Array,
+    indices: Array,
+    num_classes: int,
+    axis: int,
+    valid: Array | None,
+) -> Array:
+    """The one-hot ``y`` with NaN rows for class indices outside ``[0, C)``.
+
+    Only on a backend that follows jax's convention for an out-of-bounds
+    index (NaN, ``Backend.nan_bad_indices``) and only where the values were
+    not checked (:func:`check_class_indices` raises for concrete arrays):
+    under ``jax.jit`` a bad index then gives its sample a NaN loss instead of
+    a silent 0 that still counts in the mean. Rows outside ``valid`` (masked,
+    ``ignore_index``) are left alone, so they stay exactly 0 with a zero
+    gradient.
+    """
+    if not be.nan_bad_indices or be.concrete(indices):
+        return y
+    xp = be.xp
+    bad = (indices < 0) | (indices >= num_classes)
+    if valid is not None:
+        bad = xp.logical_and(bad, valid)
+    return xp.where(xp.expand_dims(bad, axis=axis), math.nan, y)
 
 
 # --------------------------------------------------------- common prologue

@@ -32,6 +32,19 @@ def _safe_log(xp: Any, p: Array) -> Array:
     return xp.where(pos, xp.log(xp.where(pos, p, 1.0)), _LOG_FLOOR)
 
 
+def _on_target(xp: Any, y: Array, logp: Array) -> Array:
+    """``logp`` where the target ``y`` has mass, 0 elsewhere.
+
+    A finite logit gap past the float maximum makes ``log_softmax`` -inf for
+    a class; where that class has no target mass, ``y * logp`` would be
+    ``0 * -inf = NaN`` in the value and any product with ``logp`` a NaN in the
+    gradient. Selecting first keeps the -inf out of every product: the
+    value is exact (0 there, ``+inf`` loss only where the target class itself
+    is at -inf) and the gradient finite.
+    """
+    return xp.where(y != 0, logp, 0.0)
+
+
 # ------------------------------------------------------------------ examples
 def _ex_binary(rng):
     x = rng.normal(size=(6, 5)) * 3
@@ -111,10 +124,13 @@ def binary_cross_entropy(
         Logits (or probabilities with ``from_logits=False``), any shape.
     target : array
         Targets in [0, 1], same shape; integer or boolean targets are cast.
+        Values outside [0, 1] raise ``ValueError`` wherever they can be read
+        without a trace or a device sync (as in :func:`cross_entropy`).
     from_logits : bool
         Whether ``input`` holds logits.
     pos_weight : array, optional
-        Weight of positive examples, broadcast against ``input``.
+        Weight of positive examples, broadcast against ``input``; it may
+        require a gradient (torch then runs the formula, not the fused kernel).
     label_smoothing : float
         ``s`` in [0, 1).
     weight, mask, reduction
@@ -143,13 +159,16 @@ def binary_cross_entropy(
         and label_smoothing == 0
     ):
         c.check_reduction(fname, reduction)
-        out = c.backend_of(input, target).bce_with_logits_native(input, target, reduction)
+        be = c.backend_of(input, target)
+        out = be.bce_with_logits_native(input, target, reduction)
         if out is not None:  # the plain case in one native kernel (same function)
+            c.check_unit_interval(be, target, fname, "target")
             return out
     c.check_number(fname, "label_smoothing", label_smoothing, low=0, high=1, high_open=True)
     be, xp, x, y, weight, valid = c.pair_setup(
         fname, input, target, weight=weight, mask=mask, reduction=reduction
     )
+    c.check_unit_interval(be, y, fname, "target")
     if label_smoothing:
         y = y * (1.0 - label_smoothing) + 0.5 * label_smoothing
     if pos_weight is not None:
@@ -205,9 +224,11 @@ def _class_setup(fname, input, target, axis, from_logits, ignore_index, mask, re
     cshape[ax] = num_classes
     if indices is not None:
         y = be.one_hot(indices, num_classes, ax, x.dtype)
+        y = c.nan_out_of_range(be, y, indices, num_classes, ax, valid)
     else:
         y = c.sanitize(xp, None if valid is None else xp.expand_dims(valid, axis=ax), target)
         y = c.cast_to(be, y, x.dtype)
+        c.check_unit_interval(be, y, fname, "target")
     return be, xp, x, logp, y, indices, valid, weight, ax, tuple(cshape), num_classes
 
 
@@ -264,6 +285,17 @@ def cross_entropy(
     nothing. Targets are one-hot encoded by comparison, never by indexing, so
     an ``ignore_index`` of -100 is never used as an index.
 
+    Bad targets: class indices outside ``[0, C)`` (other than
+    ``ignore_index``) and probability targets outside [0, 1] raise a
+    ``ValueError`` wherever the values can be read without a trace or a device
+    sync (NumPy, array-api-strict, torch and jax arrays on the CPU). Under
+    ``jax.jit`` (or ``grad``, ``vmap``) an out-of-range index gives its sample
+    a NaN loss (jax's convention for an out-of-bounds index), so the mean is
+    NaN too, unless the sample is masked out or ignored; elsewhere unchecked
+    (Dask, GPU, ``torch.compile``) it matches no class. Logits whose gap
+    overflows the float range are fine: a class at ``log p = -inf`` adds
+    nothing unless it is the target (``+inf``, the exact loss).
+
     Parameters
     ----------
     input : array
@@ -314,19 +346,22 @@ def cross_entropy(
         fname, input, target, axis, from_logits, ignore_index, mask, reduction, weight
     )
     cw = _class_vector(be, class_weight, cshape, x.dtype, fname, "class_weight", C)
-    wlogp = logp if cw is None else logp * cw
-    nll = -xp.sum(y * wlogp, axis=ax)
+    ty = y if cw is None else y * cw
+    nll = -xp.sum(ty * _on_target(xp, ty, logp), axis=ax)
     denom = None
     if idx is not None:
         if label_smoothing:
-            nll = (1.0 - label_smoothing) * nll - (label_smoothing / C) * xp.sum(wlogp, axis=ax)
+            # the uniform part: every class with weight w_c (a zero weight drops it)
+            smooth = xp.sum(logp if cw is None else cw * _on_target(xp, cw, logp), axis=ax)
+            nll = (1.0 - label_smoothing) * nll - (label_smoothing / C) * smooth
         if cw is not None and reduction == "mean":
             # PyTorch divides by the summed weights of the valid targets; a
             # per-sample ``weight`` multiplies the loss only (as BCE's weight).
-            denom = xp.sum(c.sanitize(xp, valid, xp.sum(y * cw, axis=ax)))
+            denom = xp.sum(c.sanitize(xp, valid, xp.sum(ty, axis=ax)))
     elif label_smoothing:
         ys = (1.0 - label_smoothing) * y + label_smoothing / C
-        nll = -xp.sum(ys * wlogp, axis=ax)
+        tys = ys if cw is None else ys * cw
+        nll = -xp.sum(tys * _on_target(xp, tys, logp), axis=ax)
     return c.reduce(be, nll, reduction, weight=weight, valid=valid, denom=denom)
 
 
@@ -355,7 +390,9 @@ def focal_loss(
         p_t = p y + (1 - p)(1 - y), \quad \alpha_t = \alpha y + (1 - \alpha)(1 - y)
 
     with ``p = sigmoid(x)`` (or ``x`` itself when ``from_logits=False``).
-    ``alpha=None`` switches the class balancing off. For non-integer ``gamma``
+    ``alpha=None`` switches the class balancing off; ``gamma`` must be finite
+    and targets lie in [0, 1] (checked as in :func:`binary_cross_entropy`).
+    For non-integer ``gamma``
     the modulating factor is ``exp(gamma log(1 - p_t))`` behind a
     double-``where``, so ``1 - p_t = 0`` gives a zero, finite gradient.
 
@@ -367,11 +404,12 @@ def focal_loss(
     0.412547
     """
     fname = "focal_loss"
-    c.check_number(fname, "gamma", gamma, low=0)
+    c.check_number(fname, "gamma", gamma, low=0, finite=True)
     c.check_number(fname, "alpha", alpha, low=0, high=1, allow_none=True)
     be, xp, x, y, weight, valid = c.pair_setup(
         fname, input, target, weight=weight, mask=mask, reduction=reduction
     )
+    c.check_unit_interval(be, y, fname, "target")
     if from_logits:
         ce = be.bce_with_logits(x, y)
         p = be.sigmoid(x)
@@ -436,15 +474,15 @@ def softmax_focal_loss(
     0.004144
     """
     fname = "softmax_focal_loss"
-    c.check_number(fname, "gamma", gamma, low=0)
+    c.check_number(fname, "gamma", gamma, low=0, finite=True)
     be, xp, x, logp, y, idx, valid, weight, ax, cshape, C = _class_setup(
         fname, input, target, axis, from_logits, ignore_index, mask, reduction, weight
     )
     p = xp.exp(logp)
-    term = _modulating(xp, 1.0 - p, gamma) * logp
+    term = _modulating(xp, 1.0 - p, gamma) * _on_target(xp, y, logp)
     if alpha is not None:
         if isinstance(alpha, (int, float)):
-            c.check_number(fname, "alpha", alpha, low=0)
+            c.check_number(fname, "alpha", alpha, low=0, finite=True)
             term = alpha * term
         else:
             term = term * _class_vector(be, alpha, cshape, x.dtype, fname, "alpha", C)

@@ -163,8 +163,8 @@ def test_tempered_softmax_vjp_is_exact(ad, t):
 
 @pytest.mark.parametrize("t", [0.5, 1.5, 3.0])
 def test_tempered_softmax_is_the_authors_algorithm(t):
-    # t > 1: the same fixed point; t < 1: same bisection (the bracket uses C,
-    # equal to the authors' count of classes inside the support here).
+    # t > 1: the same fixed point; t < 1: same bisection (here every class is
+    # inside the support: see the test below for a narrower bracket).
     rng = np.random.default_rng(3)
     a = rng.normal(size=(6, 5)) * (0.3 if t < 1 else 2.0)
     for n in (1, 5, 12):
@@ -174,6 +174,120 @@ def test_tempered_softmax_is_the_authors_algorithm(t):
             rtol=1e-12,
             atol=1e-14,
         )
+
+
+@pytest.mark.parametrize("t", [0.2, 0.5, 0.8])
+def test_tempered_softmax_is_the_authors_bisection_outside_the_support(xp, t):
+    # Logits far apart: some classes lie outside the support at lambda = max(a)
+    # (a - max(a) <= -1/(1-t)), and the authors bracket the normaliser with the
+    # count of the others, not with C. At few halvings the two brackets land
+    # percents apart; the default (5) must be the authors' number.
+    rng = np.random.default_rng(13)
+    a = rng.normal(size=(8, 6)) * 4
+    a[0] = [9.0, 0.0, -1.0, -2.0, -30.0, -40.0]
+    eff = (a - a.max(-1, keepdims=True) > -1.0 / (1.0 - t)).sum(-1)
+    assert eff.min() < 6  # the case of interest is there
+    for n in (1, 3, 5, 12):
+        assert_close(
+            run(xp, cl.tempered_softmax, a, t=t, num_iters=n),
+            authors_softmax(a, t, n),
+            rtol=1e-12,
+            atol=1e-14,
+        )
+    assert_close(run(xp, cl.tempered_softmax, a, t=t), authors_softmax(a, t, 5), rtol=1e-12)
+
+
+def authors_loss(a, y, t1, t2, num_iters, s=0.0):
+    """The authors' loss value (their +1e-10 inside log_t(y)), last axis."""
+    if s:
+        C = y.shape[-1]
+        y = (1 - C / (C - 1) * s) * y + s / (C - 1)
+    p = authors_softmax(a, t2, num_iters)
+    out = y * (log_t(y + 1e-10, t1) - log_t(p, t1)) - (y ** (2 - t1) - p ** (2 - t1)) / (2 - t1)
+    return out.sum(-1)
+
+
+@pytest.mark.parametrize("t1,t2", [(0.5, 0.8), (0.8, 0.5), (0.3, 0.6), (0.95, 0.3)])
+def test_default_iterations_follow_the_authors_below_t1(xp, t1, t2):
+    # t2 < 1 at the default num_iters: the authors' value, also where classes
+    # fall outside the support (their activations, rows 2 and 3 here).
+    a = np.array([[-0.5, 0.1, 2.0], [0.1, 1.5, -5.0], [4.0, -3.0, -6.0], [0.3, 0.2, -0.1]])
+    y = np.array([[0.2, 0.3, 0.5], [0.6, 0.3, 0.1], [0.2, 0.8, 0.0], [0.0, 0.0, 1.0]])
+    out = run(xp, cl.bi_tempered_logistic_loss, a, y, t1=t1, t2=t2, reduction="none")
+    assert_close(out, authors_loss(a, y, t1, t2, 5), rtol=1e-8, atol=1e-9)
+    idx = np.array([2, 1, 0, 2])
+    out = run(xp, cl.bi_tempered_logistic_loss, a, idx, t1=t1, t2=t2, reduction="none")
+    assert_close(out, authors_loss(a, one_hot(idx, 3), t1, t2, 5), rtol=1e-8, atol=1e-9)
+    # the binary loss: logits [0, a], one of them outside the support for |a| large
+    ab = np.array([-8.0, -2.0, 0.5, 3.0, 9.0])
+    yb = np.array([0.0, 1.0, 0.3, 1.0, 0.0])
+    out = run(xp, cl.bi_tempered_binary_logistic_loss, ab, yb, t1=t1, t2=t2, reduction="none")
+    a2 = np.stack([np.zeros_like(ab), ab], -1)
+    y2 = np.stack([1 - yb, yb], -1)
+    assert_close(out, authors_loss(a2, y2, t1, t2, 5), rtol=1e-8, atol=1e-9)
+
+
+def test_the_authors_published_values(xp):
+    # google/bi-tempered-loss, jax/loss_test.py and tensorflow/loss_test.py:
+    # their inputs, their expected numbers, their num_iters, their tolerances
+    # (assertAllClose's default rtol = atol = 1e-6 where they give none).
+    labels = np.array([[0.2, 0.3, 0.5], [0.6, 0.3, 0.1], [0.2, 0.8, 0.0]])
+    acts = np.array([[-0.5, 0.1, 2.0], [0.1, 1.5, -5.0], [4.0, -3.0, -6.0]])
+
+    def loss(a, y, t1, t2, **kw):
+        return run(xp, cl.bi_tempered_logistic_loss, a, y, t1=t1, t2=t2, reduction="none", **kw)
+
+    # test_loss_value
+    assert_close(
+        loss(acts, labels, 0.5, 1.5), [0.02301914, 0.18972909, 0.93874922], rtol=1e-6, atol=1e-6
+    )
+    assert_close(
+        loss(acts, labels, 0.5, 0.8, num_iters=20),
+        [0.21646356, 0.41836615, 1.33997854],
+        rtol=1e-6,
+        atol=1e-6,
+    )
+    # test_label_smoothing
+    assert_close(
+        loss(acts, np.eye(3), 0.5, 1.5, label_smoothing=0.1),
+        [0.76652711, 0.08627685, 1.35443510],
+        rtol=0,
+        atol=1e-5,
+    )
+    # test_dynamic_temperatures (the JAX version's t1 = t2 = 1 value: the KL divergence)
+    one = np.array([[-0.5, 0.1, 2.0]]), np.array([[0.2, 0.5, 0.3]])
+    for t1, t2, v in [
+        (1.0, 1.0, 0.628705),
+        (0.9, 1.1, 0.45677936),
+        (0.8, 1.2, 0.34298314),
+        (0.7, 1.3, 0.26295574),
+    ]:
+        assert_close(loss(*one, t1, t2, num_iters=5), [v], rtol=0, atol=1e-5)
+    # test_tempered_softmax, test_tempered_sigmoid (t = 4)
+    assert_close(
+        run(xp, cl.tempered_softmax, acts, t=4.0),
+        [
+            [0.3205458, 0.32714278, 0.3523402],
+            [0.3430056, 0.36491093, 0.29220778],
+            [0.41369352, 0.30534995, 0.28299212],
+        ],
+        rtol=1e-6,
+        atol=1e-6,
+    )
+    s = np.array([0.0, 3.0, 6.0])
+    sig = run(xp, cl.tempered_softmax, np.stack([np.zeros_like(s), s], -1), t=4.0)[:, 1]
+    assert_close(sig, [0.5, 0.58516014, 0.6421035], rtol=1e-6, atol=1e-6)
+    # test_binary_logistic_loss
+    out = run(
+        xp,
+        cl.bi_tempered_binary_logistic_loss,
+        np.zeros(2),
+        np.array([1.0, 0.0]),
+        t1=1.0,
+        t2=1.0,
+        reduction="none",
+    )
+    assert_close(out, [0.69314718, 0.69314718], rtol=0, atol=1e-5)
 
 
 def test_tempered_softmax_t1_is_softmax(xp):

@@ -31,6 +31,10 @@ class Backend:
 
     name = "generic"
     has_autodiff = False
+    #: Whether a class index out of range that no value check saw (``concrete``
+    #: false) gives its sample a NaN loss, jax's convention for out-of-bounds
+    #: indices; otherwise such an index matches no class (a zero one-hot row).
+    nan_bad_indices = False
 
     def __init__(self, xp: Any, name: str | None = None):
         self.xp = xp
@@ -137,7 +141,9 @@ class Backend:
 
     def value_range(self, x: Array) -> tuple[Array, Array]:
         """``(min(x), max(x))`` of a non-empty array, for value checks: reductions
-        without temporaries (``any(x < lo | x > hi)`` makes four passes)."""
+        without temporaries (``any(x < lo | x > hi)`` makes four passes). Read
+        outside any autodiff graph (the results are converted to Python numbers)."""
+        x = self.stop_gradient(x)
         return self.xp.min(x), self.xp.max(x)
 
     def one_hot(self, indices: Array, num_classes: int, axis: int, dtype: Any) -> Array:

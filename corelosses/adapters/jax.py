@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ._generic import Backend
 
@@ -14,13 +15,30 @@ from ._generic import Backend
 class JaxBackend(Backend):
     name = "jax"
     has_autodiff = True
+    nan_bad_indices = True  # jax's convention: an out-of-bounds index gives NaN
 
     def is_half(self, dtype):
         return jnp.dtype(dtype) in (jnp.dtype(jnp.float16), jnp.dtype(jnp.bfloat16))
 
     def concrete(self, x):
-        # Checks on jax arrays would need a device sync, and fail under jit.
-        return False
+        # Values are readable on a concrete (not traced) array; the checks run
+        # where reading them costs no device sync: CPU arrays, as with torch.
+        # Under jit, grad or vmap the array is a tracer, and a concrete array
+        # closed over by a traced function is not checked either (the check's
+        # own operations would be staged into the trace): nothing is checked.
+        if isinstance(x, jax.core.Tracer) or not isinstance(x, jax.Array):
+            return False
+        if _TRACE_CTX is None or not _TRACE_CTX.is_top_level():
+            return False
+        try:
+            return all(d.platform == "cpu" for d in x.devices())
+        except Exception:  # noqa: BLE001 - a deleted or otherwise unreadable array
+            return False
+
+    def value_range(self, x):
+        # called on concrete CPU arrays only: read as NumPy (no jax dispatches)
+        a = np.asarray(x)
+        return a.min(), a.max()
 
     def stop_gradient(self, x):
         return jax.lax.stop_gradient(x)
@@ -67,8 +85,8 @@ class JaxBackend(Backend):
     # Whole-loss kernels (see Backend.cross_entropy_native): plain cases only.
     # XLA on CPU vectorises ``minimum`` and ``take_along_axis`` far better than
     # the definition's ``where(a < delta, a, delta)`` and one-hot comparison
-    # (measured 2-5x); the functions are the same for valid inputs. (Nothing
-    # is checked under jax: an index out of range gives NaN here.)
+    # (measured 2-5x); the functions are the same, for bad indices too (an
+    # error for concrete CPU arrays, NaN under a trace).
     def _plain(self, x, y):
         return (
             self.native
@@ -107,16 +125,28 @@ class JaxBackend(Backend):
         ax = axis % x.ndim
         if tuple(target.shape) != tuple(x.shape[:ax] + x.shape[ax + 1 :]):
             return None
+        C = x.shape[ax]
+        if self.concrete(target):
+            lo, hi = self.value_range(target)
+            if int(lo) < 0 or int(hi) >= C:
+                return None  # the definition raises, naming the problem
         picked = jnp.take_along_axis(x, jnp.expand_dims(target, ax), axis=ax)
         loss = jax.nn.logsumexp(x, axis=ax) - jnp.squeeze(picked, ax)
-        # the definition one-hot encodes by comparison: an index outside [0, C)
-        # matches no class and gives 0 (take_along_axis would give NaN)
-        inrange = (target >= 0) & (target < x.shape[ax])
-        loss = jnp.where(inrange, loss, 0.0)
+        # As the definition (Backend.nan_bad_indices): under a trace an index
+        # outside [0, C) gives NaN (take_along_axis would wrap a negative one).
+        inrange = (target >= 0) & (target < C)
+        loss = jnp.where(inrange, loss, jnp.nan)
         return self._reduce(loss, reduction)
 
 
 _PLAIN_DTYPES = (jnp.dtype(jnp.float32), jnp.dtype(jnp.float64))
+
+try:  # whether a trace is under way (no public API; without it nothing is checked)
+    from jax._src.core import trace_ctx as _TRACE_CTX
+
+    _TRACE_CTX.is_top_level  # noqa: B018
+except (ImportError, AttributeError):  # pragma: no cover - another jax version
+    _TRACE_CTX = None
 
 
 def make(xp):

@@ -27,6 +27,19 @@ class _CustomVJP(torch.autograd.Function):
         return (None, None, *ctx.bwd(ctx.saved_tensors, g))
 
 
+def _func_grad(fn, x):
+    """``(fn(x), d sum(fn(x)) / dx)`` through ``torch.func.vjp``, for ``torch.compile``.
+
+    A function transform: the gradient is differentiable by ordinary autograd
+    with respect to whatever ``fn`` closes over (a critic's parameters) and to
+    ``x``, like ``autograd.grad(create_graph=True)``, and it ignores an outer
+    ``no_grad``. Dynamo traces it with ``fullgraph=True``.
+    """
+    y, vjp = torch.func.vjp(fn, x)
+    (g,) = vjp(torch.ones_like(y))
+    return y, g
+
+
 class TorchBackend(Backend):
     name = "torch"
     has_autodiff = True
@@ -47,8 +60,11 @@ class TorchBackend(Backend):
         return torch.clamp(a, max=s) if self.native else super().min_scalar(a, s)
 
     def value_range(self, x):
-        # one pass; torch.amin on int64 CPU tensors is ~25x slower than amax
-        return torch.aminmax(x)
+        # one pass; torch.amin on int64 CPU tensors is ~25x slower than amax.
+        # Detached: the checks turn the results into Python numbers, which on a
+        # tensor requiring grad warns ("Converting a tensor with requires_grad=True
+        # to a scalar"), and a check has no gradient anyway.
+        return torch.aminmax(x.detach())
 
     def stop_gradient(self, x):
         return x.detach()
@@ -68,6 +84,10 @@ class TorchBackend(Backend):
         return call
 
     def grad_of(self, fn, x):
+        if torch.compiler.is_compiling():
+            # dynamo breaks the graph on torch.autograd.grad (unless the user sets
+            # torch._dynamo.config.trace_autograd_ops); it traces torch.func.vjp.
+            return _func_grad(fn, x)
         # create_graph: the gradient is itself differentiable (penalties train the critic);
         # enable_grad: works inside a caller's no_grad block too.
         with torch.enable_grad():
@@ -133,7 +153,11 @@ class TorchBackend(Backend):
         return torch.clamp(1.0 - torch.abs(t - classes), min=0.0)
 
     def bce_with_logits(self, x, y, pos_weight=None):
-        if not self.native:
+        if not self.native or (
+            pos_weight is not None and pos_weight.requires_grad and torch.is_grad_enabled()
+        ):
+            # F.binary_cross_entropy_with_logits does not differentiate pos_weight
+            # (it raises if pos_weight requires grad): the definition does.
             return super().bce_with_logits(x, y, pos_weight)
         return F.binary_cross_entropy_with_logits(x, y, pos_weight=pos_weight, reduction="none")
 
