@@ -24,6 +24,17 @@ so a class absent from the target and from the prediction has loss exactly
 0 (never NaN), and a perfect prediction of a present class has loss 0 up to
 the smoothing (exactly 0 for a hard one-hot prediction).
 
+``smooth=0`` is allowed. A ratio ``0 / 0`` (a class empty in the target and
+in the prediction, e.g. probabilities that underflow to 0, or a sample whose
+pixels are all masked) is then given its limit as ``smooth -> 0``: ratio 1,
+loss 0 (a perfect match of two empty maps, as for ``smooth > 0``), with zero
+gradient; it is not excluded from the mean. (kornia averages over the classes
+present in the target instead and puts its epsilon in the denominator only;
+``mask=`` a ``(N, C)`` array of the present classes gives its average; MONAI
+returns NaN there.) An absent class with any predicted mass has loss 1 at
+``smooth=0``. Gradients stay finite for any denominator: where it is below
+the smallest normal number, or exactly 0, the gradient is 0.
+
 Masks: ``ignore_index`` (class-index targets) and a ``mask`` of rank >= 3
 exclude *pixels* from every sum: a pixel mask has the input's rank (channel
 axis of size 1 or ``C``) or the input's rank minus one (no channel axis).
@@ -262,14 +273,49 @@ def _counts(xp, p, y, spatial):
     return tp, fp, fn
 
 
-def _power(xp, u, gamma):
-    """``u ** gamma`` for ``u >= 0`` with a finite gradient at ``u = 0``."""
+def _ratio(be, num, den, empty):
+    """``num / den`` for ``0 <= num <= den``, with ``empty`` where ``den == 0`` (a
+    ``0 / 0``) and a finite gradient everywhere.
+
+    The value is the plain quotient, detached; the gradient,
+    ``(d num - (num / den) d den) / den``, comes from a term that is exactly 0 in
+    the forward pass and divides by the detached denominator only once. So an
+    unselected ``0 / 0`` reaches neither the value nor the gradient (the double
+    ``where``, also under a mask), and the backward pass never forms ``den ** 2``
+    (JAX's derivative of a quotient), which overflows for a tiny ``den`` (an
+    absent class with ``smooth=0`` and confident logits) into ``0 * inf = NaN``.
+    Below the smallest normal number, where ``1 / den`` itself overflows (and XLA
+    flushes to zero), the value is exact and the gradient 0, as at ``den == 0``.
+    A NaN denominator gives NaN.
+    """
+    xp = be.xp
+    ok = den >= float(xp.finfo(den.dtype).smallest_normal)
+    zero = den == 0
+    value = xp.where(zero, empty, be.stop_gradient(num / xp.where(zero, 1.0, den)))
+    safe = xp.where(ok, den, 1.0)
+    t = (num - xp.where(ok, value, 0.0) * safe) / be.stop_gradient(safe)  # ~0
+    return value + xp.where(ok, t - be.stop_gradient(t), 0.0)
+
+
+def _power(be, u, gamma):
+    """``u ** gamma`` for ``u >= 0`` with a finite gradient for every ``u``.
+
+    For ``gamma < 1`` the slope ``gamma u**(gamma - 1)`` is infinite at 0 and
+    overflows below the smallest normal number (where ``1 - u`` already rounds to
+    1): there the value is exact and the gradient 0, as at ``u = 0``.
+    """
+    xp = be.xp
     if gamma == 1:
         return u
     if float(gamma).is_integer():
         return u ** int(gamma)
     pos = u > 0
-    return xp.where(pos, xp.exp(gamma * xp.log(xp.where(pos, u, 1.0))), 0.0)
+    tiny = float(xp.finfo(u.dtype).smallest_normal)
+    normal = u >= tiny
+    value = xp.exp(gamma * xp.log(xp.where(pos, u, 1.0)))
+    if gamma < 1:
+        value = xp.where(normal, value, be.stop_gradient(value))
+    return xp.where(pos, value, 0.0)
 
 
 _COMMON_DOC = """
@@ -286,7 +332,9 @@ _COMMON_DOC = """
     channel_axis : int
         The class axis: ``1`` (channels-first) or ``-1`` (channels-last).
     smooth : float
-        Added to the numerator and the denominator (``>= 0``).
+        Added to the numerator and the denominator (``>= 0``). With 0, a
+        ``0 / 0`` (empty class, empty prediction) gives loss 0 and zero
+        gradient, its limit as ``smooth -> 0``.
     ignore_index : int, optional
         Pixels whose class index equals it are left out of every sum.
     mask : array, optional
@@ -363,7 +411,7 @@ def dice_loss(
     )
     inter = xp.sum(p * y, axis=spatial)
     total = xp.sum(p, axis=spatial) + xp.sum(y, axis=spatial)
-    loss = 1.0 - (2.0 * inter + smooth) / (total + smooth)
+    loss = 1.0 - _ratio(be, 2.0 * inter + smooth, total + smooth, 1.0)
     return c.reduce(be, loss, reduction, valid=valid)
 
 
@@ -425,7 +473,7 @@ def tversky_loss(
         fname, input, target, activation, channel_axis, ignore_index, mask, reduction
     )
     tp, fp, fn = _counts(xp, p, y, spatial)
-    loss = 1.0 - (tp + smooth) / (tp + alpha * fp + beta * fn + smooth)
+    loss = 1.0 - _ratio(be, tp + smooth, tp + alpha * fp + beta * fn + smooth, 1.0)
     return c.reduce(be, loss, reduction, valid=valid)
 
 
@@ -462,7 +510,9 @@ def focal_tversky_loss(
     (``alpha=0.3`` on FP, ``beta=0.7`` on FN, ``gamma=0.75``) are that
     setting in the Tversky-loss convention. ``gamma = 1`` is
     :func:`tversky_loss`. For ``gamma < 1`` the gradient grows as the loss
-    goes to 0; at exactly 0 it is 0, never NaN.
+    goes to 0; at exactly 0 it is 0, never NaN, and so it is where the loss
+    before the power is below the smallest normal number (``1 - TI`` rounds
+    to 1 there and the slope is not representable; the value stays exact).
 
     Parameters
     ----------
@@ -494,8 +544,9 @@ def focal_tversky_loss(
         fname, input, target, activation, channel_axis, ignore_index, mask, reduction
     )
     tp, fp, fn = _counts(xp, p, y, spatial)
-    u = (alpha * fp + beta * fn) / (tp + alpha * fp + beta * fn + smooth)  # = 1 - TI
-    loss = _power(xp, u, gamma)
+    err = alpha * fp + beta * fn
+    u = _ratio(be, err, tp + err + smooth, 0.0)  # = 1 - TI
+    loss = _power(be, u, gamma)
     return c.reduce(be, loss, reduction, valid=valid)
 
 
@@ -585,7 +636,7 @@ def generalized_dice_loss(
     w = be.stop_gradient(w)
     num = 2.0 * xp.sum(w * inter, axis=1) + smooth
     den = xp.sum(w * total, axis=1) + smooth
-    loss = 1.0 - num / den
+    loss = 1.0 - _ratio(be, num, den, 1.0)
     return c.reduce(be, loss, reduction, valid=valid)
 
 
@@ -814,19 +865,28 @@ def boundary_loss(
 
 
 # ------------------------------------------------------------------ gradient
+#: (input scale, loss scale) per operator: ``|x|, |t| <= M`` (any finite M, up to the
+#: dtype's max) give ``|d| <= 2M``, the unnormalised differences below stay within
+#: ``16 |d|`` (Sobel) or ``2 |d|`` (diff) and ``|gx| + |gy|`` within twice that; the
+#: powers of two keep every intermediate <= M (no inf, so no inf - inf), are exact
+#: on normal numbers, and the loss (homogeneous of degree 1) is scaled back at the end.
+_GRADIENT_SCALES = {"sobel": (2.0**-5, 4.0), "diff": (2.0**-3, 8.0)}
+
+
 def _spatial_gradients(xp, d, operator):
-    """(gx, gy) of ``d`` over its last two axes, both of ``d``'s shape."""
+    """Unnormalised (gx, gy) of ``d`` over its last two axes, both of ``d``'s shape:
+    forward differences, or the Sobel kernels without their 1/8."""
     if operator == "diff":
         gx = xp.concat([d[..., :, 1:] - d[..., :, :-1], xp.zeros_like(d[..., :, :1])], axis=-1)
         gy = xp.concat([d[..., 1:, :] - d[..., :-1, :], xp.zeros_like(d[..., :1, :])], axis=-2)
         return gx, gy
-    # Sobel, normalised (1/8), replicate padding: separable smoothing x difference
+    # Sobel, replicate padding: separable smoothing x difference
     pad = xp.concat([d[..., :1, :], d, d[..., -1:, :]], axis=-2)
     pad = xp.concat([pad[..., :, :1], pad, pad[..., :, -1:]], axis=-1)
     sy = pad[..., :-2, :] + 2.0 * pad[..., 1:-1, :] + pad[..., 2:, :]  # (H, W + 2)
-    gx = (sy[..., :, 2:] - sy[..., :, :-2]) / 8.0
+    gx = sy[..., :, 2:] - sy[..., :, :-2]
     sx = pad[..., :, :-2] + 2.0 * pad[..., :, 1:-1] + pad[..., :, 2:]  # (H + 2, W)
-    gy = (sx[..., 2:, :] - sx[..., :-2, :]) / 8.0
+    gy = sx[..., 2:, :] - sx[..., :-2, :]
     return gx, gy
 
 
@@ -863,6 +923,12 @@ def gradient_loss(
     gradients unless it is NaN or infinite, in which case it counts as equal
     to the target there.
 
+    Inputs up to the dtype's largest number (e.g. +-3e38 in float32) give the
+    loss's value, or ``inf`` where that exceeds the dtype's range, never NaN,
+    and finite gradients: the differences are computed on the inputs scaled
+    down by a power of two (exact for normal numbers) and the loss, which is
+    homogeneous of degree 1, is scaled back after the reduction.
+
     Parameters
     ----------
     input, target : array
@@ -896,10 +962,17 @@ def gradient_loss(
     c.check_same_shape(fname, x, target)
     t = c.cast_to(be, target, x.dtype)
     valid, weight = c.mask_and_weight(be, mask, weight, x.shape, x.dtype, fname)
-    d = x - t
+    down, up = _GRADIENT_SCALES[operator]
+    d = x * down - t * down  # cannot overflow, unlike x - t at +-3e38
     if valid is not None:
         # keep finite masked values (the unmasked losses must not change), drop NaN/inf
         d = xp.where(xp.logical_or(valid, xp.isfinite(d)), d, 0.0)
     gx, gy = _spatial_gradients(xp, d, operator)
-    loss = xp.abs(gx) + xp.abs(gy)
-    return c.reduce(be, loss, reduction, weight=weight, valid=valid)
+    loss = xp.abs(gx) + xp.abs(gy)  # the loss / up: finite for finite inputs
+    if reduction == "mean":
+        # a finite mean of huge entries: keep their sum finite too (exact but for
+        # entries below 2**-126 * n, whose error is far under the mean's rounding)
+        k = 2.0 ** math.ceil(math.log2(max(math.prod(loss.shape), 1)))
+        loss = loss / k
+        up = up * k
+    return up * c.reduce(be, loss, reduction, weight=weight, valid=valid)

@@ -7,6 +7,8 @@ maps to the one it has and brings the result back into its own namespace:
 - CuPy: :func:`cupyx.scipy.ndimage.distance_transform_edt` (on the GPU);
 - PyTorch: detached, through NumPy (CPU) or DLPack to CuPy (CUDA, when CuPy
   is installed) and back to the tensor's device and dtype;
+- float16/bfloat16 maps (whatever the backend) are cast to float32 first:
+  NumPy, CuPy and DLPack have no bfloat16, and 0/1 are exact in float32;
 - JAX: eagerly through NumPy; under ``jax.jit`` through
   :func:`jax.pure_callback`, so it traces (no gradient: the input is behind
   ``stop_gradient``);
@@ -161,6 +163,10 @@ def signed_distance(be: Any, x: Any, channel_axis: int, dtype: Any) -> Any:
     read (eagerly; for Dask at compute time, under ``jax.jit`` at run time).
     """
     route = _ROUTES.get(be.name, _generic)
-    if route is _generic and be.xp.isdtype(x.dtype, "bool"):
+    if be.is_half(x.dtype):
+        # NumPy has no bfloat16 (torch's .numpy() and DLPack refuse it) and CuPy
+        # neither; 0/1 maps are exact in float32, so every route gets float32.
+        x = be.xp.astype(x, be.xp.float32)
+    elif route is _generic and be.xp.isdtype(x.dtype, "bool"):
         x = be.xp.astype(x, be.xp.uint8)  # not every DLPack exporter takes bool
     return route(be, x, channel_axis, dtype)
