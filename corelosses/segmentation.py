@@ -232,8 +232,11 @@ def _region_setup(
             y = xp.astype(xp.expand_dims(target == 1, axis=ax), x.dtype)
         else:
             y = be.one_hot(target, num_classes, ax, x.dtype)
-        if ignore_index is not None:
-            pix_valid = xp.expand_dims(target != ignore_index, axis=ax)
+        known = None if ignore_index is None else target != ignore_index
+        # under jax.jit, an index outside [0, C) gives NaN (cross_entropy's rule)
+        y = c.nan_out_of_range(be, y, target, max(num_classes, 2), ax, known)
+        if known is not None:
+            pix_valid = xp.expand_dims(known, axis=ax)
     else:
         if target.ndim == x.ndim and all(
             target.shape[i] == x.shape[i] for i in range(x.ndim) if i != ax
@@ -315,7 +318,7 @@ def _power(be, u, gamma):
     value = xp.exp(gamma * xp.log(xp.where(pos, u, 1.0)))
     if gamma < 1:
         value = xp.where(normal, value, be.stop_gradient(value))
-    return xp.where(pos, value, 0.0)
+    return xp.where(pos, value, 0.0 * u)  # 0, or NaN for NaN (a bad index under jit)
 
 
 _COMMON_DOC = """
