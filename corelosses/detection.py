@@ -109,7 +109,8 @@ def _iou_balance(be: c.Backend, base: Array, iou_pow: Array, pos: Array | None) 
 
     Everything is detached. When the weighted sum is 0 (no positives, every
     positive with IoU 0 or zero loss) the positives keep weight 1, which still
-    preserves their total.
+    preserves their total; so do they when a loss overflows the dtype (an inf
+    total, which no weight can preserve).
     """
     xp = be.xp
     base = be.stop_gradient(base)
@@ -127,7 +128,9 @@ def _iou_balance(be: c.Backend, base: Array, iou_pow: Array, pos: Array | None) 
     total = xp.sum(base)
     ib = iou_pow * base
     weighted = xp.sum(ib if pos is None else xp.where(pos, ib, 0.0))  # only positives' IoUs
-    ok = weighted > 0
+    # a loss past the dtype's max (inf, the documented overflow) makes the total inf:
+    # no renormalisation then (weights 1), so the inf stays inf instead of inf / inf
+    ok = xp.logical_and(weighted > 0, xp.isfinite(total))
     scale = total / xp.where(ok, weighted, 1.0)
     use = ok if pos is None else xp.logical_and(pos, ok)
     w = xp.where(use, iou_pow * scale, 1.0)

@@ -460,3 +460,18 @@ def test_symmetrize_near_the_float_maximum(xp):
     ref = (x.astype(np.float64) + x.T.astype(np.float64)) / 2
     assert np.all(np.isfinite(out)), out
     np.testing.assert_allclose(out, ref, rtol=1e-6)
+
+
+@pytest.mark.parametrize("red", ["none", "sum", "mean"])
+def test_iou_balanced_losses_past_the_float_maximum_give_inf_not_nan(xp, red):
+    """A loss past float32's max (|x - y| = 6e38) made the renormalising sums inf / inf."""
+    x = np.array([[3e38, 1.0], [0.5, 2.0]], dtype=np.float32)
+    y = np.array([[-3e38, 0.0], [0.0, 1.0]], dtype=np.float32)
+    iou = np.array([[0.9], [0.5]], dtype=np.float32)
+    out = run(xp, cl.iou_balanced_smooth_l1, x, y, iou, reduction=red)
+    assert not np.any(np.isnan(out)), out
+    assert np.any(np.isinf(out)), out
+    logits = np.array([[-3e38, 1.0], [0.5, 2.0]], dtype=np.float32)
+    labels = np.array([[1.0, 0.0], [1.0, 1.0]], dtype=np.float32)
+    out = run(xp, cl.iou_balanced_bce, logits, labels, iou, reduction=red)
+    assert not np.any(np.isnan(out)), out
