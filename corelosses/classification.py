@@ -352,8 +352,12 @@ def cross_entropy(
     if idx is not None:
         if label_smoothing:
             # the uniform part: every class with weight w_c (a zero weight drops it)
-            smooth = xp.sum(logp if cw is None else cw * _on_target(xp, cw, logp), axis=ax)
-            nll = (1.0 - label_smoothing) * nll - (label_smoothing / C) * smooth
+            # scaled by s / C before the sum: the terms, and the sum, fit the dtype
+            # wherever the smoothed loss does (w_c log p_c alone may not)
+            share = label_smoothing / C
+            sw = share if cw is None else share * cw
+            smooth = xp.sum(sw * (logp if cw is None else _on_target(xp, cw, logp)), axis=ax)
+            nll = (1.0 - label_smoothing) * nll - smooth
         if cw is not None and reduction == "mean":
             # PyTorch divides by the summed weights of the valid targets; a
             # per-sample ``weight`` multiplies the loss only (as BCE's weight).
@@ -412,7 +416,11 @@ def focal_loss(
     c.check_unit_interval(be, y, fname, "target")
     if from_logits:
         ce = be.bce_with_logits(x, y)
-        p = be.sigmoid(x)
+        # sigmoid of the logit clipped where it saturates (1 from 40 on, 0 below -745 in
+        # float64, sooner in float32): the same p, and no 0 * inf in the backward pass,
+        # where ce past float32's max / 2 (|x| > 1.7e38) times (1 - p_t)'s slope
+        # overflows before meeting the sigmoid's zero slope
+        p = be.sigmoid(be.clip_scalar(x, -745.0, 40.0))
     else:
         c.check_unit_interval(be, x, fname)
         ce = -(y * _safe_log(xp, x) + (1.0 - y) * _safe_log(xp, 1.0 - x))
@@ -478,7 +486,10 @@ def softmax_focal_loss(
     be, xp, x, logp, y, idx, valid, weight, ax, cshape, C = _class_setup(
         fname, input, target, axis, from_logits, ignore_index, mask, reduction, weight
     )
-    p = xp.exp(logp)
+    # log p clipped where exp underflows to 0 anyway: the same p, and for a target
+    # class at log p = -inf (a logit gap past the float max: loss +inf) no
+    # inf * 0 = NaN in the backward pass through (1 - p) ** gamma
+    p = xp.exp(be.clip_scalar(logp, -745.0, 0.0))
     term = _modulating(xp, 1.0 - p, gamma) * _on_target(xp, y, logp)
     if alpha is not None:
         if isinstance(alpha, (int, float)):

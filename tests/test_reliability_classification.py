@@ -389,3 +389,47 @@ def test_check_number_finite_option():
         with pytest.raises(ValueError, match="'x'"):
             c.check_number("f", "x", v, finite=True)
     c.check_number("f", "x", None, allow_none=True, finite=True)
+
+
+# ---------------------------------------------- found by tests/test_adversarial.py
+def test_focal_gradient_finite_past_half_the_float32_maximum(ad):
+    """ce ~ 3e38 times (1 - p_t)'s slope overflowed before meeting sigmoid's zero slope."""
+    x = np.array([3e38, -3e38, 2e38, -2e38, 1e30, 0.5], dtype=np.float32)
+    for y in (np.zeros_like(x), np.ones_like(x)):
+        for alpha in (None, 0.25):
+            g = grad(ad, cl.focal_loss, x, y, alpha=alpha, gamma=2.0, reduction="sum")[0]
+            assert np.all(np.isfinite(g)), (y[0], alpha, g)
+            # the exact slope there: alpha_t (p - y) (1 - p_t)^2 = +-alpha_t (p_t = 0)
+            wrong = (x > 0) != (y > 0.5)
+            a_t = 1.0 if alpha is None else (alpha if y[0] else 1 - alpha)
+            np.testing.assert_allclose(g[:5][wrong[:5]], (np.sign(x) * a_t)[:5][wrong[:5]])
+
+
+def test_softmax_focal_target_at_minus_inf_has_no_nan_gradient(ad):
+    """A target class at log p = -inf (logit gap past the float max): loss +inf, no NaN."""
+    x = np.array([[3e38, -3e38, 0.0], [1.0, 2.0, 0.5]], dtype=np.float32)
+    t = np.array([1, 0])
+    out = run(ad, cl.softmax_focal_loss, x, t, gamma=2.0, reduction="none")
+    assert np.isinf(out[0]) and np.isfinite(out[1])
+    g = grad(ad, cl.softmax_focal_loss, x, t, gamma=2.0)[0]
+    assert not np.any(np.isnan(g)), g
+
+
+def test_label_smoothing_with_class_weights_near_the_float_maximum(xp):
+    """(s / C) w_c log p_c: w_c log p_c alone overflowed float32 where the loss fits."""
+    x = np.array([[0.03, 1.0, -3e38, 1e4, -0.5]], dtype=np.float32)
+    cw = np.array([0.8, 1.3, 1.8, 0.76, 1.0], dtype=np.float32)
+    out = run(xp, cl.cross_entropy, x, np.array([0]), class_weight=cw, label_smoothing=0.1)
+    ref = cl.cross_entropy(
+        x.astype(np.float64), np.array([0]), class_weight=cw.astype(np.float64), label_smoothing=0.1
+    )
+    assert np.isfinite(out), out
+    np.testing.assert_allclose(out, ref, rtol=1e-5)
+
+
+def test_generic_log_softmax_keeps_the_digits_of_large_logits(xp):
+    """x - logsumexp(x) lost log 2 next to 1e30: the generic path now agrees with native."""
+    x = np.array([[1e30, 1e30, -1.0], [1e300, 1e300, 0.0]])
+    with cl.native(False):
+        out = run(xp, cl.entropy_penalty, x, reduction="none")
+    np.testing.assert_allclose(out, [np.log(2.0), np.log(2.0)], rtol=1e-12)

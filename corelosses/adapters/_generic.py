@@ -110,8 +110,16 @@ class Backend:
         return out
 
     def log_softmax(self, x: Array, axis: int = -1) -> Array:
-        """``x - logsumexp(x, axis)``."""
-        return x - self.logsumexp(x, axis=axis, keepdims=True)
+        """``x - logsumexp(x, axis)``, as ``z - log(sum(exp(z)))`` with ``z = x - max``.
+
+        Subtracting the maximum first keeps the digits of large logits: with
+        ``x = [1e30, 1e30]`` the ``logsumexp`` form gives ``1e30 - (1e30 + log 2) = 0``
+        (``log 2`` is lost next to 1e30), this form ``-log 2``, as the native kernels.
+        """
+        xp = self.xp
+        m = xp.max(x, axis=axis, keepdims=True)
+        z = x - self.stop_gradient(xp.where(xp.isfinite(m), m, 0.0))
+        return z - xp.log(xp.sum(xp.exp(z), axis=axis, keepdims=True))
 
     def softmax(self, x: Array, axis: int = -1) -> Array:
         """``exp(log_softmax(x))``."""
@@ -138,6 +146,12 @@ class Backend:
         """``min(a, s)`` for a Python scalar ``s``, for functions whose value and
         gradient do not depend on the tie ``a == s`` (huber, smooth L1)."""
         return self.xp.where(a < s, a, s)  # not minimum(a, scalar): a graph break in compat torch
+
+    def clip_scalar(self, a: Array, low: float, high: float) -> Array:
+        """``a`` clipped to ``[low, high]`` (Python scalars); the gradient is 0 outside,
+        and a NaN gradient arriving there is dropped (a select, not a product)."""
+        xp = self.xp
+        return xp.where(a < low, low, xp.where(a > high, high, a))
 
     def value_range(self, x: Array) -> tuple[Array, Array]:
         """``(min(x), max(x))`` of a non-empty array, for value checks: reductions

@@ -59,6 +59,10 @@ class TorchBackend(Backend):
         # one kernel (compare + select are two in eager)
         return torch.clamp(a, max=s) if self.native else super().min_scalar(a, s)
 
+    def clip_scalar(self, a, low, high):
+        # one kernel; its backward is a select (a NaN outside the range is dropped)
+        return torch.clamp(a, low, high) if self.native else super().clip_scalar(a, low, high)
+
     def value_range(self, x):
         # one pass; torch.amin on int64 CPU tensors is ~25x slower than amax.
         # Detached: the checks turn the results into Python numbers, which on a
