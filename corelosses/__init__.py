@@ -15,7 +15,9 @@ from __future__ import annotations
 from . import (
     classification,
     detection,
+    divergence,
     gan,
+    likelihood,
     perceptual,
     regression,
     regularizers,
@@ -27,7 +29,9 @@ from ._registry import LossInfo, catalog, get, register
 from .adapters import backend_of, native, set_native
 from .classification import *  # noqa: F403
 from .detection import *  # noqa: F403
+from .divergence import *  # noqa: F403
 from .gan import *  # noqa: F403
+from .likelihood import *  # noqa: F403
 from .perceptual import *  # noqa: F403
 from .regression import *  # noqa: F403
 from .regularizers import *  # noqa: F403
@@ -47,7 +51,9 @@ __all__ = [
     "set_native",
     "classification",
     "detection",
+    "divergence",
     "gan",
+    "likelihood",
     "perceptual",
     "regression",
     "regularizers",
@@ -56,7 +62,9 @@ __all__ = [
     "transforms",
     *classification.__all__,
     *detection.__all__,
+    *divergence.__all__,
     *gan.__all__,
+    *likelihood.__all__,
     *perceptual.__all__,
     *regression.__all__,
     *regularizers.__all__,

@@ -1,4 +1,5 @@
-"""Regression losses: squared, absolute, Huber, smooth L1 and log-cosh errors.
+"""Regression losses: squared, absolute, Huber, smooth L1, log-cosh, percentage,
+squared-log, quantile (pinball) and Barron's general robust errors.
 
 All are elementwise ``(input, target)`` losses with ``weight``, ``mask`` and
 ``ignore_value``. ``ignore_value`` (a number or NaN) masks every entry whose
@@ -10,6 +11,8 @@ notes and the README for why this beats multiplying by ``label / (label + eps)``
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any
 
 from . import _core as c
@@ -17,7 +20,17 @@ from ._registry import register
 
 Array = Any
 
-__all__ = ["mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "log_cosh_loss"]
+__all__ = [
+    "mse_loss",
+    "l1_loss",
+    "huber_loss",
+    "smooth_l1_loss",
+    "log_cosh_loss",
+    "mape_loss",
+    "msle_loss",
+    "quantile_loss",
+    "robust_loss",
+]
 
 
 def _ex(rng):
@@ -261,7 +274,327 @@ def log_cosh_loss(
     return c.reduce(be, loss, reduction, weight=w, valid=valid)
 
 
-for _f in (mse_loss, l1_loss, huber_loss, smooth_l1_loss, log_cosh_loss):
+# ------------------------------------------------------- part two (issue 14)
+_KERAS_EPS = 1e-7  # keras.backend.epsilon()'s default
+
+
+def _check_positive(fname: str, argname: str, value: Any, *, low_open: bool = True) -> None:
+    """A finite Python number > 0 (>= 0 with ``low_open=False``), named on failure."""
+    c.check_number(fname, argname, value, low=0, low_open=low_open)
+    if math.isinf(value):
+        raise ValueError(f"{fname}: '{argname}' must be a finite number, got {value!r}")
+
+
+def _ex_mape(rng):
+    (x, y), kw = _ex(rng)
+    y = (2.0 * (y > 0) - 1.0) * rng.uniform(0.5, 3.0, size=y.shape)  # |y| away from eps
+    y[0, :2] = -1.0
+    return (x, y), kw
+
+
+def _ex_positive(rng):
+    x = rng.uniform(0.2, 4.0, size=(5, 6))
+    y = rng.uniform(0.2, 4.0, size=(5, 6))
+    y[0, :2] = -1.0
+    return (x, y), {"ignore_value": -1.0, "weight": rng.uniform(0.5, 2.0, size=(6,))}
+
+
+def _ex_with(**options):
+    def ex(rng):
+        args, kw = _ex(rng)
+        return args, {**kw, **options}
+
+    return ex
+
+
+_KERAS_REDUCTION = """Keras averages over the last axis, then over the batch
+    (``"sum_over_batch_size"``): with rows of equal length that is ``"mean"``
+    here. Keras' ``reduction="sum"`` is ``reduction="sum"`` here divided by
+    ``input.shape[-1]``; its per-sample values (``reduction=None``) are
+    ``reduction="none"`` here averaged over the last axis. Keras calls
+    ``loss(y_true, y_pred)``; the order here is ``(input, target)``."""
+
+
+@register(
+    "regression",
+    "keras.losses.MeanAbsolutePercentageError",
+    peers=("keras.losses.MeanAbsolutePercentageError",),
+    example=_ex_mape,
+)
+def mape_loss(
+    input: Array,
+    target: Array,
+    /,
+    *,
+    eps: float = _KERAS_EPS,
+    weight: Array | None = None,
+    mask: Array | None = None,
+    ignore_value: float | None = None,
+    reduction: str = "mean",
+) -> Array:
+    r"""Absolute percentage error ``100 |y - x| / max(|y|, eps)`` (Keras' MAPE).
+
+    ``eps`` is Keras' ``backend.epsilon()`` (1e-7 unless changed with
+    ``keras.config.set_epsilon``). Computed from half the residual, so no
+    ``|y - x|`` overflows where the ratio itself does not; the gradient is 0 at
+    ``x = y`` (as :func:`l1_loss`), none flows to the target.
+
+    {keras}
+
+    {extra}
+    eps : float
+        Floor of ``|y|`` in the denominator, > 0.
+
+    Examples
+    --------
+    >>> import numpy as np, corelosses as cl
+    >>> float(cl.mape_loss(np.array([1.5, 1.0]), np.array([1.0, 2.0])))
+    50.0
+    """
+    fname = "mape_loss"
+    _check_positive(fname, "eps", eps)
+    be, xp, x, y, w, valid = c.pair_setup(
+        fname,
+        input,
+        target,
+        weight=weight,
+        mask=mask,
+        reduction=reduction,
+        ignore_value=ignore_value,
+    )
+    den = xp.abs(y)
+    den = xp.where(den < eps, eps, den)  # max(|y|, eps); xp.maximum breaks torch.compile
+    h = 0.5 * y - 0.5 * x  # half the residual: finite wherever y and x are
+    loss = h * xp.sign(h) / den
+    # 100 |y - x| / den = 200 |h| / den, the factor after the weight: no overflow where
+    # the weighted value fits
+    if w is None:
+        return c.reduce(be, loss * 200.0, reduction, valid=valid)
+    return c.reduce(be, loss, reduction, weight=w * 200.0, valid=valid)
+
+
+@register(
+    "regression",
+    "keras.losses.MeanSquaredLogarithmicError",
+    peers=("keras.losses.MeanSquaredLogarithmicError",),
+    example=_ex_positive,
+)
+def msle_loss(
+    input: Array,
+    target: Array,
+    /,
+    *,
+    eps: float = _KERAS_EPS,
+    weight: Array | None = None,
+    mask: Array | None = None,
+    ignore_value: float | None = None,
+    reduction: str = "mean",
+) -> Array:
+    r"""Squared log error ``(log(1 + max(x, eps)) - log(1 + max(y, eps)))^2`` (Keras' MSLE).
+
+    Both sides are floored at ``eps`` (Keras' ``backend.epsilon()``, 1e-7), so
+    any input gives a finite value; the gradient is 0 where ``x < eps``. The
+    logs are ``log1p`` (Keras writes ``log(max(., eps) + 1.0)``: the same
+    function, with more digits for small values).
+
+    {keras}
+
+    {extra}
+    eps : float
+        Floor of the prediction and the target, >= 0.
+
+    Examples
+    --------
+    >>> import numpy as np, corelosses as cl
+    >>> round(float(cl.msle_loss(np.array([3.0]), np.array([1.0]))), 6)  # (log 4 - log 2)^2
+    0.480453
+    """
+    fname = "msle_loss"
+    _check_positive(fname, "eps", eps, low_open=False)
+    be, xp, x, y, w, valid = c.pair_setup(
+        fname,
+        input,
+        target,
+        weight=weight,
+        mask=mask,
+        reduction=reduction,
+        ignore_value=ignore_value,
+    )
+    d = xp.log1p(xp.where(x < eps, eps, x)) - xp.log1p(xp.where(y < eps, eps, y))
+    return c.reduce(be, d * d, reduction, weight=w, valid=valid)
+
+
+@register(
+    "regression",
+    "Koenker & Bassett 1978 (quantile regression); sklearn.metrics.mean_pinball_loss",
+    peers=("sklearn.metrics.mean_pinball_loss",),
+    example=_ex_with(quantile=0.3),
+)
+def quantile_loss(
+    input: Array,
+    target: Array,
+    /,
+    *,
+    quantile: float = 0.5,
+    weight: Array | None = None,
+    mask: Array | None = None,
+    ignore_value: float | None = None,
+    reduction: str = "mean",
+) -> Array:
+    r"""Pinball loss ``max(q (y - x), (q - 1) (y - x))`` for the quantile ``q``.
+
+    Its minimiser over ``x`` is the ``q``-quantile of ``y``; ``q = 0.5`` is half
+    the L1 loss. Computed as ``h (2q - 1 + sign(h))`` with ``h = (y - x) / 2``:
+    no overflow of ``y - x``, and at the kink ``x = y`` the gradient is the
+    middle of the subgradients, ``1/2 - q`` (``max``'s tie rule in torch and
+    jax; 0 for ``q = 0.5``, as :func:`l1_loss`).
+
+    scikit-learn's ``mean_pinball_loss(y, x, alpha=q)`` is ``"mean"`` here; with
+    ``sample_weight=w`` on ``(n, k)`` arrays it divides by ``w.sum()`` per
+    column: ``quantile_loss(x, y, quantile=q, weight=w[:, None],
+    reduction="sum") / (k * w.sum())``.
+
+    {extra}
+    quantile : float
+        The quantile ``q``, in (0, 1).
+
+    Examples
+    --------
+    >>> import numpy as np, corelosses as cl
+    >>> cl.quantile_loss(np.zeros(2), np.array([1.0, -1.0]), quantile=0.75, reduction="none")
+    array([0.75, 0.25])
+    """
+    fname = "quantile_loss"
+    c.check_number(fname, "quantile", quantile, low=0, high=1, low_open=True, high_open=True)
+    be, xp, x, y, w, valid = c.pair_setup(
+        fname,
+        input,
+        target,
+        weight=weight,
+        mask=mask,
+        reduction=reduction,
+        ignore_value=ignore_value,
+    )
+    h = 0.5 * y - 0.5 * x
+    return c.reduce(be, h * ((2.0 * quantile - 1.0) + xp.sign(h)), reduction, weight=w, valid=valid)
+
+
+def _log1p_square(be: Any, h: Array, k: float) -> Array:
+    """``log(1 + (k h)^2)`` for a Python ``k > 0``, with no overflow of ``k h``.
+
+    Past ``k |h| = 1`` it is ``2 l + softplus(-2 l)``, ``l = log(k |h|)`` (double
+    ``where``). Past ``l = 20`` the softplus term's gradient (below ``4e-18``
+    relative) is dropped: its derivative underflows to 0 there, and ``inf * 0``
+    would make a NaN gradient where a caller's ``exp`` overflows.
+    """
+    xp = be.xp
+    a = xp.abs(h)
+    big = a > 1.0 / k
+    lab = xp.log(xp.where(big, a, 1.0 / k)) + math.log(k)
+    sp = be.softplus(-2.0 * lab)
+    sp = xp.where(lab > 20.0, be.stop_gradient(sp), sp)
+    ks = k * xp.where(big, 0.0, h)
+    return xp.where(big, 2.0 * lab + sp, xp.log1p(ks * ks))
+
+
+@register(
+    "regression",
+    "Barron 2019 (A General and Adaptive Robust Loss Function)",
+    peers=(
+        "kornia.losses.charbonnier_loss",
+        "kornia.losses.cauchy_loss",
+        "kornia.losses.geman_mcclure_loss",
+        "kornia.losses.welsch_loss",
+    ),
+    example=_ex_with(alpha=0.5, scale=0.7),
+)
+def robust_loss(
+    input: Array,
+    target: Array,
+    /,
+    *,
+    alpha: float,
+    scale: float = 1.0,
+    weight: Array | None = None,
+    mask: Array | None = None,
+    ignore_value: float | None = None,
+    reduction: str = "mean",
+) -> Array:
+    r"""Barron's general robust loss of ``r = (x - y) / c``, shape ``alpha``, scale ``c``.
+
+    .. math:: \rho(r, \alpha) = \frac{|\alpha - 2|}{\alpha}
+              \left(\left(\frac{r^2}{|\alpha - 2|} + 1\right)^{\alpha / 2} - 1\right)
+
+    with its limits where that is 0/0: ``alpha = 2``: ``r^2 / 2`` (L2);
+    ``0``: ``log(r^2 / 2 + 1)`` (Cauchy / Lorentzian); ``-inf``:
+    ``1 - exp(-r^2 / 2)`` (Welsch / Leclerc); ``inf``: ``exp(r^2 / 2) - 1``.
+    ``alpha = 1`` is ``sqrt(r^2 + 1) - 1`` (Charbonnier / pseudo-Huber) and
+    ``-2`` is ``2 r^2 / (r^2 + 4)`` (Geman-McClure). The formula is chosen on
+    the Python value of ``alpha`` (static under ``jax.jit``; Barron's adaptive
+    variant, a learned ``alpha``, is not supported); every other ``alpha`` is
+    ``|alpha-2|/alpha * expm1(alpha/2 * log1p(r^2/|alpha-2|))``, with
+    ``log1p(s^2) = 2 l + softplus(-2 l)``, ``l = log|s|``, past ``|s| = 1``:
+    no overflow of ``x - y`` or ``r^2`` and no NaN, value or gradient, for any
+    finite input; no cancellation near ``alpha = 0`` or for small ``r``.
+
+    kornia's losses are the ``c = 1`` cases on the residual:
+    ``kornia.losses.charbonnier_loss(x / c, y / c)`` is
+    ``robust_loss(x, y, alpha=1, scale=c, reduction="none")``, and likewise
+    ``cauchy_loss`` (``alpha=0``), ``geman_mcclure_loss`` (``alpha=-2``) and
+    ``welsch_loss`` (``alpha=float("-inf")``); kornia's default reduction is
+    ``"none"``.
+
+    {extra}
+    alpha : float
+        Shape: any real number, ``float("-inf")`` or ``float("inf")``. Smaller
+        is more robust; the loss is bounded for ``alpha < 0``.
+    scale : float
+        ``c > 0``: residuals below it are penalised quadratically.
+
+    Examples
+    --------
+    >>> import numpy as np, corelosses as cl
+    >>> x, y = np.array([0.0, 3.0]), np.zeros(2)
+    >>> cl.robust_loss(x, y, alpha=2.0, reduction="none")
+    array([0. , 4.5])
+    >>> round(float(cl.robust_loss(x, y, alpha=-2.0, reduction="sum")), 6)  # 2 * 9 / 13
+    1.384615
+    """
+    fname = "robust_loss"
+    is_real = isinstance(alpha, numbers.Real) and not isinstance(alpha, bool)
+    if not (is_real and math.isinf(alpha)):  # +-inf are the Welsch and exp limits
+        c.check_number(fname, "alpha", alpha)
+    _check_positive(fname, "scale", scale)
+    be, xp, x, y, w, valid = c.pair_setup(
+        fname,
+        input,
+        target,
+        weight=weight,
+        mask=mask,
+        reduction=reduction,
+        ignore_value=ignore_value,
+    )
+    alpha = float(alpha)
+    h = 0.5 * x - 0.5 * y  # r = 2 h / c, without overflowing x - y
+    if alpha == 0:
+        loss = _log1p_square(be, h, math.sqrt(2.0) / scale)
+    elif alpha == 2 or math.isinf(alpha):
+        g = h / scale
+        q = 2.0 * (g * g)  # r^2 / 2
+        if alpha == 2:
+            loss = q
+        else:
+            loss = xp.expm1(q) if alpha > 0 else -xp.expm1(-q)
+    else:
+        b = abs(alpha - 2.0)
+        k = 2.0 / (scale * math.sqrt(b))  # r / sqrt(b) = k h
+        loss = (b / alpha) * xp.expm1((0.5 * alpha) * _log1p_square(be, h, k))
+    return c.reduce(be, loss, reduction, weight=w, valid=valid)
+
+
+for _name in __all__:
+    _f = globals()[_name]
     if _f.__doc__:  # None under python -OO
+        _f.__doc__ = _f.__doc__.replace("{keras}", _KERAS_REDUCTION)
         _f.__doc__ = _f.__doc__.replace("{extra}", _EXTRA_DOC.strip())
-del _f
+del _f, _name

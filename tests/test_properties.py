@@ -44,6 +44,7 @@ NONNEG_FAMILY = {
 #: Per-loss overrides: a bool, or a function of the keyword options.
 NONNEG = {
     "boundary_loss": False,  # mean(p * phi) with phi < 0 inside the object
+    "gaussian_nll_loss": False,  # a log-likelihood: negative for small variances
     "gan_discriminator_loss": lambda kw: kw.get("kind", "minimax") != "wasserstein",
     "gan_generator_loss": lambda kw: (
         kw.get("kind", "non_saturating") in ("non_saturating", "least_squares")
@@ -127,6 +128,9 @@ PERFECT = {
     "one_hot_penalty": _perfect_one_hot_penalty,
     "entropy_penalty": _perfect_one_hot_penalty,
     "symmetry_penalty": _perfect_symmetric,
+    # negative log-likelihoods: not 0 at input == target
+    "poisson_nll_loss": None,
+    "gaussian_nll_loss": None,
 }
 
 #: losses whose minimum is 0 up to a documented stabilizer
