@@ -85,14 +85,20 @@ def check_number(
         raise TypeError(
             f"{fname}: '{argname}' must be a real number, got {type(value).__name__} {value!r}"
         )
-    if finite and math.isinf(value):
+    try:
+        as_float = float(value)
+    except OverflowError:  # an int past the float range (10**400): no loss can use it
+        raise ValueError(
+            f"{fname}: '{argname}' must fit a float, got an int of {value.bit_length()} bits"
+        ) from None
+    if finite and math.isinf(as_float):
         raise ValueError(f"{fname}: '{argname}' must be a finite number, got {value!r}")
     ok = True
     if low is not None:
         ok &= value > low if low_open else value >= low
     if high is not None:
         ok &= value < high if high_open else value <= high
-    if not ok or math.isnan(value):
+    if not ok or math.isnan(as_float):
         lo = "(" if low_open else "["
         hi = ")" if high_open else "]"
         rng = f"{lo}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi}"

@@ -433,3 +433,11 @@ def test_generic_log_softmax_keeps_the_digits_of_large_logits(xp):
     with cl.native(False):
         out = run(xp, cl.entropy_penalty, x, reduction="none")
     np.testing.assert_allclose(out, [np.log(2.0), np.log(2.0)], rtol=1e-12)
+
+
+def test_check_number_names_an_int_past_the_float_range():
+    """math.isnan(10**400) raised OverflowError instead of a named ValueError."""
+    with pytest.raises(ValueError, match="'delta'"):
+        cl.huber_loss(np.zeros(3), np.ones(3), delta=10**400)
+    with pytest.raises(ValueError, match="'gamma'"):
+        cl.focal_loss(np.zeros(3), np.ones(3), gamma=10**400)
