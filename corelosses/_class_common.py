@@ -1,0 +1,106 @@
+"""Private helpers of the class losses: the prologue shared by
+:mod:`corelosses.divergence` and :mod:`corelosses.sparsemax`, and
+the overflow-safe scaled reduction of :mod:`corelosses.divergence`."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from . import _core as c
+
+Array = Any
+
+
+def _class_prologue(
+    fname, input, target, axis, ignore_index, mask, weight, reduction, name, one_hot=True
+):
+    """Prologue of the class losses (the target half of ``cross_entropy``'s).
+
+    Returns ``(be, xp, x, y, indices, valid, weight, ax, cshape, C)``: the
+    input in its compute dtype, sanitized where ``valid`` is false, and the
+    target as a one-hot (class indices) or probability array of its shape
+    (``y`` is None for class indices with ``one_hot=False``).
+    """
+    c.check_reduction(fname, reduction)
+    be = c.backend_of(input, target, mask, weight)
+    xp = be.xp
+    x = c.floating(be, input, fname, name)
+    ax = c.normalize_axis(fname, "axis", axis, x.ndim)
+    C = c.class_count(fname, x, ax, name)
+    loss_shape = x.shape[:ax] + x.shape[ax + 1 :]
+    if xp.isdtype(target.dtype, "real floating") and tuple(target.shape) == tuple(x.shape):
+        if ignore_index is not None:
+            raise ValueError(
+                f"{fname}: 'ignore_index' needs class-index targets, got a float target "
+                f"of the {name}'s shape {tuple(x.shape)} (probabilities); use mask= instead"
+            )
+        indices = None
+        valid = None
+    else:
+        if tuple(target.shape) != tuple(loss_shape):
+            raise ValueError(
+                f"{fname}: 'target' must hold class indices of shape {tuple(loss_shape)} "
+                f"({name}'s shape without axis {ax}) or probabilities of shape "
+                f"{tuple(x.shape)}, got {tuple(target.shape)} ({target.dtype})"
+            )
+        c.check_class_indices(be, target, C, fname, ignore_index)
+        indices = target
+        valid = None if ignore_index is None else target != ignore_index
+    user_valid, weight = c.mask_and_weight(be, mask, weight, loss_shape, x.dtype, fname)
+    valid = c.and_masks(xp, user_valid, valid)
+    x = c.sanitize_along(xp, valid, x, loss_shape, ax)
+    if indices is not None:
+        y = None
+        if one_hot:
+            y = be.one_hot(indices, C, ax, x.dtype)
+            y = c.nan_out_of_range(be, y, indices, C, ax, valid)
+    else:
+        y = c.sanitize_along(xp, valid, c.cast_to(be, target, x.dtype), loss_shape, ax)
+        c.check_unit_interval(be, y, fname, "target")
+    cshape = [1] * x.ndim
+    cshape[ax] = C
+    return be, xp, x, y, indices, valid, weight, ax, tuple(cshape), C
+
+
+_BIG = 2.0**64  # fewer than 2**64 terms below 2**64 never overflow a float32 sum (2**128)
+
+
+def _scale_of(be: Any, xp: Any, m: Array) -> Array:
+    """A gradient-free divisor for terms of largest magnitude ``m``: ``sqrt(m)`` above
+    2**64, else 1 (ordinary inputs are summed exactly as they are).
+
+    Not ``m`` itself: XLA divides by multiplying with the reciprocal, and ``1 / 3e38``
+    is subnormal in float32, flushed to 0 on the CPU. ``1 / sqrt(m)`` stays normal and
+    ``x / sqrt(m)`` is at most ``sqrt(max float)`` (1.8e19 in float32).
+    """
+    big = xp.isfinite(m) & (m > _BIG)
+    return be.stop_gradient(xp.where(big, xp.sqrt(xp.where(big, m, 1.0)), 1.0))
+
+
+def _row_scale(be: Any, xp: Any, v: Array, ax: int) -> Array:
+    """:func:`_scale_of` the largest ``|v|`` over ``ax`` (kept)."""
+    if math.prod(v.shape) == 0:  # dask's max fails on zero-size arrays
+        return xp.ones_like(xp.sum(v, axis=ax, keepdims=True))
+    return _scale_of(be, xp, xp.max(xp.abs(v), axis=ax, keepdims=True))
+
+
+def _reduce_scaled(be, xp, rows, scale, reduction, *, weight, valid, denom=None):
+    """:func:`corelosses._core.reduce` of ``rows * scale`` without intermediate overflow.
+
+    The per-sample losses here (``nll_loss``, ``kl_divergence``) are sums of
+    terms of both signs once a "log-probability" is positive (not a
+    log-probability, but finite): ``[-3e38, 3e38, 3e38]`` sums to 3e38 while a
+    float32 running sum passes through ``inf``, and rows of ``+inf`` and
+    ``-inf`` sum to NaN. Each row is computed from terms divided by its own
+    ``scale`` (:func:`_scale_of`, gradient-free), and the batch sum from
+    ``rows * (scale / max scale)``: a row, or the total, overflows only where
+    its float64 value exceeds the dtype's range, and never turns into NaN.
+    The value and gradient are those of the plain sum (exactly so for terms
+    below 2**64, where every scale is 1).
+    """
+    if reduction == "none":
+        return c.reduce(be, rows * scale, reduction, weight=weight, valid=valid)
+    top = be.stop_gradient(xp.max(scale)) if math.prod(scale.shape) else 1.0
+    out = c.reduce(be, rows * (scale / top), reduction, weight=weight, valid=valid, denom=denom)
+    return out * top
