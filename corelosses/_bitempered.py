@@ -38,8 +38,8 @@ import math
 from typing import Any
 
 from . import _core as c
+from ._class_common import _class_setup
 from ._registry import register
-from .classification import _class_setup
 
 Array = Any
 

@@ -1,6 +1,7 @@
-"""Private helpers of the class losses: the prologue shared by
-:mod:`corelosses.divergence` and :mod:`corelosses.sparsemax`, and
-the overflow-safe scaled reduction of :mod:`corelosses.divergence`."""
+"""Private helpers of the class losses: the prologues shared by
+:mod:`corelosses.classification`, :mod:`corelosses.divergence`,
+:mod:`corelosses.sparsemax`, :mod:`corelosses.margin` and the bi-tempered
+losses, and the overflow-safe scaled reduction of :mod:`corelosses.divergence`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,28 @@ from typing import Any
 from . import _core as c
 
 Array = Any
+
+
+_LOG_FLOOR = -100.0  # torch's clamp of log(p) in binary_cross_entropy
+
+
+def _safe_log(xp: Any, p: Array) -> Array:
+    """``log(p)`` clamped at -100 (torch's convention), finite gradient at p = 0."""
+    pos = p > 0
+    return xp.where(pos, xp.log(xp.where(pos, p, 1.0)), _LOG_FLOOR)
+
+
+def _on_target(xp: Any, y: Array, logp: Array) -> Array:
+    """``logp`` where the target ``y`` has mass, 0 elsewhere.
+
+    A finite logit gap past the float maximum makes ``log_softmax`` -inf for
+    a class; where that class has no target mass, ``y * logp`` would be
+    ``0 * -inf = NaN`` in the value and any product with ``logp`` a NaN in the
+    gradient. Selecting first keeps the -inf out of every product: the
+    value is exact (0 there, ``+inf`` loss only where the target class itself
+    is at -inf) and the gradient finite.
+    """
+    return xp.where(y != 0, logp, 0.0)
 
 
 def _class_prologue(
@@ -61,6 +84,34 @@ def _class_prologue(
     cshape = [1] * x.ndim
     cshape[ax] = C
     return be, xp, x, y, indices, valid, weight, ax, tuple(cshape), C
+
+
+def _class_setup(fname, input, target, axis, from_logits, ignore_index, mask, reduction, weight):
+    """Prologue of the softmax losses: :func:`_class_prologue` plus the log-probabilities.
+
+    Returns ``(be, xp, x, logp, y, indices, valid, weight, ax, cshape, C)``.
+    """
+    be, xp, x, y, idx, valid, weight, ax, cshape, C = _class_prologue(
+        fname, input, target, axis, ignore_index, mask, weight, reduction, "input"
+    )
+    if from_logits:
+        logp = be.log_softmax(x, axis=ax)
+    else:
+        c.check_unit_interval(be, x, fname)
+        logp = _safe_log(xp, x)
+    return be, xp, x, logp, y, idx, valid, weight, ax, cshape, C
+
+
+def _class_vector(be, vec, cshape, dtype, fname, argname, num_classes):
+    if vec is None:
+        return None
+    xp = be.xp
+    if tuple(vec.shape) != (num_classes,):
+        raise ValueError(
+            f"{fname}: '{argname}' must have shape ({num_classes},) (one per class), "
+            f"got {tuple(vec.shape)}"
+        )
+    return xp.reshape(c.cast_to(be, vec, dtype), cshape)
 
 
 _BIG = 2.0**64  # fewer than 2**64 terms below 2**64 never overflow a float32 sum (2**128)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from . import _core as c
+from ._bitempered import bi_tempered_binary_logistic_loss, bi_tempered_logistic_loss
+from ._class_common import _class_setup, _class_vector, _on_target, _safe_log
 from ._registry import register
 
 Array = Any
@@ -22,27 +24,7 @@ __all__ = [
     "bi_tempered_binary_logistic_loss",
 ]
 
-_LOG_FLOOR = -100.0  # torch's clamp of log(p) in binary_cross_entropy
 _PLAIN_ZERO = (int, float)  # an option of exactly these types equal to 0 needs no check
-
-
-def _safe_log(xp: Any, p: Array) -> Array:
-    """``log(p)`` clamped at -100 (torch's convention), finite gradient at p = 0."""
-    pos = p > 0
-    return xp.where(pos, xp.log(xp.where(pos, p, 1.0)), _LOG_FLOOR)
-
-
-def _on_target(xp: Any, y: Array, logp: Array) -> Array:
-    """``logp`` where the target ``y`` has mass, 0 elsewhere.
-
-    A finite logit gap past the float maximum makes ``log_softmax`` -inf for
-    a class; where that class has no target mass, ``y * logp`` would be
-    ``0 * -inf = NaN`` in the value and any product with ``logp`` a NaN in the
-    gradient. Selecting first keeps the -inf out of every product: the
-    value is exact (0 there, ``+inf`` loss only where the target class itself
-    is at -inf) and the gradient finite.
-    """
-    return xp.where(y != 0, logp, 0.0)
 
 
 # ------------------------------------------------------------------ examples
@@ -183,65 +165,6 @@ def binary_cross_entropy(
         pos = y * log_p if pos_weight is None else pos_weight * y * log_p
         loss = -(pos + (1.0 - y) * log_1mp)
     return c.reduce(be, loss, reduction, weight=weight, valid=valid)
-
-
-def _class_setup(fname, input, target, axis, from_logits, ignore_index, mask, reduction, weight):
-    """Shared prologue of the softmax losses: returns log-probs, one-hot/soft targets."""
-    c.check_reduction(fname, reduction)
-    be = c.backend_of(input, target, mask, weight)
-    xp = be.xp
-    x = c.floating(be, input, fname)
-    ax = c.normalize_axis(fname, "axis", axis, x.ndim)
-    num_classes = c.class_count(fname, x, ax)
-    loss_shape = x.shape[:ax] + x.shape[ax + 1 :]
-    if xp.isdtype(target.dtype, "real floating") and tuple(target.shape) == tuple(x.shape):
-        if ignore_index is not None:
-            raise ValueError(
-                f"{fname}: 'ignore_index' needs class-index targets, got a float target "
-                f"of the input's shape {tuple(x.shape)} (probabilities); use mask= instead"
-            )
-        indices = None
-        valid = None
-    else:
-        if tuple(target.shape) != tuple(loss_shape):
-            raise ValueError(
-                f"{fname}: 'target' must hold class indices of shape {tuple(loss_shape)} "
-                f"(input's shape without axis {ax}) or probabilities of shape "
-                f"{tuple(x.shape)}, got {tuple(target.shape)} ({target.dtype})"
-            )
-        c.check_class_indices(be, target, num_classes, fname, ignore_index)
-        indices = target
-        valid = None if ignore_index is None else target != ignore_index
-    user_valid, weight = c.mask_and_weight(be, mask, weight, loss_shape, x.dtype, fname)
-    valid = c.and_masks(xp, user_valid, valid)
-    x = c.sanitize_along(xp, valid, x, loss_shape, ax)
-    if from_logits:
-        logp = be.log_softmax(x, axis=ax)
-    else:
-        c.check_unit_interval(be, x, fname)
-        logp = _safe_log(xp, x)
-    cshape = [1] * x.ndim
-    cshape[ax] = num_classes
-    if indices is not None:
-        y = be.one_hot(indices, num_classes, ax, x.dtype)
-        y = c.nan_out_of_range(be, y, indices, num_classes, ax, valid)
-    else:
-        y = c.sanitize(xp, None if valid is None else xp.expand_dims(valid, axis=ax), target)
-        y = c.cast_to(be, y, x.dtype)
-        c.check_unit_interval(be, y, fname, "target")
-    return be, xp, x, logp, y, indices, valid, weight, ax, tuple(cshape), num_classes
-
-
-def _class_vector(be, vec, cshape, dtype, fname, argname, num_classes):
-    if vec is None:
-        return None
-    xp = be.xp
-    if tuple(vec.shape) != (num_classes,):
-        raise ValueError(
-            f"{fname}: '{argname}' must have shape ({num_classes},) (one per class), "
-            f"got {tuple(vec.shape)}"
-        )
-    return xp.reshape(c.cast_to(be, vec, dtype), cshape)
 
 
 @register(
@@ -499,7 +422,3 @@ def softmax_focal_loss(
             term = term * _class_vector(be, alpha, cshape, x.dtype, fname, "alpha", C)
     loss = -xp.sum(y * term, axis=ax)
     return c.reduce(be, loss, reduction, weight=weight, valid=valid)
-
-
-# Defined in their own module (they need the custom-gradient hook); classification losses.
-from ._bitempered import bi_tempered_binary_logistic_loss, bi_tempered_logistic_loss  # noqa: E402

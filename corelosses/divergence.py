@@ -27,9 +27,16 @@ import math
 from typing import Any
 
 from . import _core as c
-from ._class_common import _class_prologue, _reduce_scaled, _row_scale, _scale_of
+from ._class_common import (
+    _class_prologue,
+    _class_vector,
+    _on_target,
+    _reduce_scaled,
+    _row_scale,
+    _safe_log,
+    _scale_of,
+)
 from ._registry import register
-from .classification import _class_vector, _on_target, _safe_log
 from .sparsemax import binary_sparsemax_loss, sparsemax, sparsemax_loss
 
 Array = Any

@@ -15,9 +15,8 @@ import math
 from typing import Any
 
 from . import _core as c
-from ._class_common import _class_prologue
+from ._class_common import _class_prologue, _on_target
 from ._registry import register
-from .classification import _on_target
 
 Array = Any
 
