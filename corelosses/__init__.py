@@ -18,6 +18,7 @@ from . import (
     divergence,
     gan,
     likelihood,
+    margin,
     perceptual,
     regression,
     regularizers,
@@ -32,6 +33,7 @@ from .detection import *  # noqa: F403
 from .divergence import *  # noqa: F403
 from .gan import *  # noqa: F403
 from .likelihood import *  # noqa: F403
+from .margin import *  # noqa: F403
 from .perceptual import *  # noqa: F403
 from .regression import *  # noqa: F403
 from .regularizers import *  # noqa: F403
@@ -54,6 +56,7 @@ __all__ = [
     "divergence",
     "gan",
     "likelihood",
+    "margin",
     "perceptual",
     "regression",
     "regularizers",
@@ -65,6 +68,7 @@ __all__ = [
     *divergence.__all__,
     *gan.__all__,
     *likelihood.__all__,
+    *margin.__all__,
     *perceptual.__all__,
     *regression.__all__,
     *regularizers.__all__,

@@ -108,6 +108,31 @@ def _perfect_symmetric(args, kw, info):
     return ((x + np.swapaxes(x, a, b)) / 2, *args[1:]), kw
 
 
+def _perfect_margin(args, kw, info):
+    """Scores 2 y (labels in {-1, 1}, or 0/1 read as -1/1): every margin y x = 2 >= 1."""
+    y = np.asarray(args[1], dtype=np.float64)
+    return (2.0 * np.where(y == 0, -1.0, y), *args[1:]), kw
+
+
+def _perfect_class_margin(args, kw, info):
+    """Score 2 on the target class, 0 elsewhere: every class margin is 2 >= 1."""
+    name, ax = class_axis(info, args, kw)
+    x, t = args[0], np.asarray(args[1])
+    return (2.0 * _one_hot(t, x.shape[ax], ax, x.ndim), *args[1:]), kw
+
+
+def _perfect_multilabel_margin(args, kw, info):
+    """Score 2 on each target class (the indices before the first -1), 0 elsewhere."""
+    x, t = np.asarray(args[0]), np.asarray(args[1])
+    s = np.zeros_like(x, dtype=np.float64)
+    for row in np.ndindex(t.shape[:-1]):
+        for k in t[row]:
+            if k < 0:
+                break
+            s[row + (int(k),)] = 2.0
+    return (s, *args[1:]), kw
+
+
 #: name or family -> builder of a perfect prediction (loss 0 there).
 PERFECT = {
     "regression": _perfect_same,
@@ -128,6 +153,14 @@ PERFECT = {
     "one_hot_penalty": _perfect_one_hot_penalty,
     "entropy_penalty": _perfect_one_hot_penalty,
     "symmetry_penalty": _perfect_symmetric,
+    "hinge_loss": _perfect_margin,
+    "squared_hinge_loss": _perfect_margin,
+    "perceptron_loss": _perfect_margin,
+    "multiclass_hinge_loss": _perfect_class_margin,
+    "multiclass_perceptron_loss": _perfect_class_margin,
+    "multilabel_margin_loss": _perfect_multilabel_margin,
+    "soft_margin_loss": None,  # log(1 + exp(-y x)) is never exactly 0
+    "multilabel_soft_margin_loss": None,
     # negative log-likelihoods: not 0 at input == target
     "poisson_nll_loss": None,
     "gaussian_nll_loss": None,
