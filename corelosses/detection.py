@@ -110,7 +110,7 @@ def _iou_balance(be: c.Backend, base: Array, iou_pow: Array, pos: Array | None) 
     Everything is detached. When the weighted sum is 0 (no positives, every
     positive with IoU 0 or zero loss) the positives keep weight 1, which still
     preserves their total; so do they when a loss overflows the dtype (an inf
-    total, which no weight can preserve).
+    total, which no weight can preserve) or the factor ``total / weighted`` does.
     """
     xp = be.xp
     base = be.stop_gradient(base)
@@ -132,6 +132,9 @@ def _iou_balance(be: c.Backend, base: Array, iou_pow: Array, pos: Array | None) 
     # no renormalisation then (weights 1), so the inf stays inf instead of inf / inf
     ok = xp.logical_and(weighted > 0, xp.isfinite(total))
     scale = total / xp.where(ok, weighted, 1.0)
+    # likewise when the factor itself overflows (positives with tiny IoUs and losses
+    # next to huge ones in float32): weights 1, not inf (and 0 * inf = NaN at IoU 0)
+    ok = xp.logical_and(ok, xp.isfinite(scale))
     use = ok if pos is None else xp.logical_and(pos, ok)
     w = xp.where(use, iou_pow * scale, 1.0)
     return be.stop_gradient(w)

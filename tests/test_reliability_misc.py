@@ -475,3 +475,14 @@ def test_iou_balanced_losses_past_the_float_maximum_give_inf_not_nan(xp, red):
     labels = np.array([[1.0, 0.0], [1.0, 1.0]], dtype=np.float32)
     out = run(xp, cl.iou_balanced_bce, logits, labels, iou, reduction=red)
     assert not np.any(np.isnan(out)), out
+
+
+def test_iou_balanced_bce_factor_overflow_gives_no_nan(xp):
+    """total / weighted past float32's max (huge negatives' losses, tiny positive ones)
+    made weights inf, and inf * 0 NaN at IoU 0 (found by tests/test_adversarial.py)."""
+    x = np.array([[-1e30, 88.0], [3e38, 89.0]], dtype=np.float32)
+    y = np.array([[1.0, 1.0], [0.0, 1.0]], dtype=np.float32)
+    iou = np.array([[0.0], [1.0]], dtype=np.float32)
+    for red in ("none", "sum", "mean"):
+        out = run(xp, cl.iou_balanced_bce, x, y, iou, reduction=red)
+        assert not np.any(np.isnan(out)), (red, out)

@@ -21,6 +21,11 @@ class DaskBackend(NoAutodiffBackend):
         xp = self.xp
         return xp.log(xp.sum(xp.exp(x), axis=axis, keepdims=keepdims))
 
+    def log_softmax(self, x, axis=-1):
+        if math.prod(x.shape) != 0:
+            return super().log_softmax(x, axis=axis)
+        return x - self.xp.log(self.xp.sum(self.xp.exp(x), axis=axis, keepdims=True))
+
     def softmax(self, x, axis=-1):
         if math.prod(x.shape) != 0:
             return super().softmax(x, axis=axis)
