@@ -17,22 +17,34 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ._bench_pairs import (  # noqa: F401 (re-exported)
+    NUM_CLASSES,
+    Pair,
+    _data,
+    _extra_data,
+    _optional_torch_pairs,
+    jax_pairs,
+    numpy_pairs,
+    torch_pairs,
+)
+from ._bench_timing import (  # noqa: F401 (re-exported)
+    _call_time,
+    _minor_faults,
+    interleaved,
+    machine,
+)
 
 __all__ = ["main", "run", "machine", "parse_size"]
 
 MODES = ("torch", "torch.compile", "jax.jit", "numpy", "cupy")
 DEFAULT_SIZES = (64, 1 << 20, 1 << 24)
 QUICK_SIZES = (64, 4096)
-NUM_CLASSES = 32  # cross entropy: (n // C, C) logits
 
 
 def parse_size(s: str) -> int:
@@ -49,351 +61,6 @@ def fmt_size(n: int) -> str:
         if n >= v and n % v == 0:
             return f"{n // v}{unit}"
     return str(n)
-
-
-# ------------------------------------------------------------------ machine
-def machine() -> dict[str, Any]:
-    """CPU model, core count, OS and library versions."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    info: dict[str, Any] = {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
-    try:
-        info["load_avg"] = [round(v, 2) for v in os.getloadavg()]
-    except OSError:
-        pass
-    for mod in ("numpy", "torch", "jax", "optax", "cupy", "array_api_compat", "corelosses"):
-        try:
-            info[mod] = __import__(mod).__version__
-        except Exception:  # noqa: BLE001 - a missing framework is just not listed
-            pass
-    try:
-        import torch
-
-        info["torch_threads"] = torch.get_num_threads()
-        info["gpu"] = torch.cuda.get_device_name() if torch.cuda.is_available() else None
-    except Exception:  # noqa: BLE001
-        info.setdefault("gpu", None)
-    if "jax" in info:
-        import jax
-
-        info["jax_device"] = str(jax.devices()[0].device_kind)
-    return info
-
-
-# ------------------------------------------------------------------- timing
-def _minor_faults() -> int:
-    try:
-        import resource
-    except ImportError:  # not on Windows
-        return 0
-    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-
-
-def _call_time(
-    fn: Callable[[], Any], sync: Callable[[Any], Any], inner: int
-) -> tuple[float, float, float]:
-    """(wall, process CPU) seconds and minor page faults per call; CPU time is blind
-    to other processes' load, page faults show the allocator's share (fresh pages for
-    temporaries the C allocator returned to the OS)."""
-    f0 = _minor_faults()
-    c0 = time.process_time()
-    t0 = time.perf_counter()
-    out = None
-    for _ in range(inner):
-        out = fn()
-    sync(out)
-    t1 = time.perf_counter()
-    return (t1 - t0) / inner, (time.process_time() - c0) / inner, (_minor_faults() - f0) / inner
-
-
-def interleaved(
-    fns: list[Callable[[], Any]], sync: Callable[[Any], Any], repeats: int, min_time: float
-) -> list[dict[str, float]]:
-    """Median (and spread) of each function's per-call time, timed in turns."""
-    for fn in fns:  # warm-up (compilation, caches, allocator)
-        for _ in range(2):
-            sync(fn())
-    est = [_call_time(fn, sync, 1)[0] for fn in fns]
-    inner = max(1, int(min_time / max(min(est), 1e-9)))
-    samples: list[list[float]] = [[] for _ in fns]
-    cpu: list[list[float]] = [[] for _ in fns]
-    faults: list[list[float]] = [[] for _ in fns]
-    order = list(range(len(fns)))
-    for r in range(repeats):
-        for i in order if r % 2 == 0 else order[::-1]:
-            w, c, f = _call_time(fns[i], sync, inner)
-            samples[i].append(w)
-            cpu[i].append(c)
-            faults[i].append(f)
-    out = []
-    for s, c, f in zip(samples, cpu, faults):
-        med = statistics.median(s)
-        out.append(
-            {
-                "median": med,
-                "min": min(s),
-                "max": max(s),
-                "cpu": statistics.median(c),
-                "faults": statistics.median(f),
-                "inner": inner,
-                "n": len(s),
-            }
-        )
-    return out
-
-
-# -------------------------------------------------------------------- pairs
-@dataclass
-class Pair:
-    loss: str
-    peer: str
-    kind: str  # "binary" | "regression" | "classes" | ...
-    ours: Callable
-    native: Callable
-    elementwise: bool = True
-    grad: bool = True
-
-
-def _data(kind: str, n: int, seed: int = 0):
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    if kind == "classes":
-        c = min(NUM_CLASSES, n)
-        x = (rng.standard_normal((n // c, c)) * 2).astype(np.float32)
-        t = rng.integers(0, c, size=(n // c,)).astype(np.int64)
-        return x, t
-    x = (rng.standard_normal(n) * 2).astype(np.float32)
-    if kind == "binary":
-        y = (rng.uniform(size=n) > 0.7).astype(np.float32)
-    else:
-        y = (rng.standard_normal(n) * 2).astype(np.float32)
-    return x, y
-
-
-def torch_pairs() -> list[Pair]:
-    import torch
-    import torch.nn.functional as F
-
-    import corelosses as cl
-
-    try:  # the real thing when installed
-        from torchvision.ops import sigmoid_focal_loss as _tv_focal
-
-        def tv_focal(x, y):
-            return _tv_focal(x, y, alpha=0.25, gamma=2.0, reduction="mean")
-
-        tv_name = "torchvision.ops.sigmoid_focal_loss"
-    except Exception:  # noqa: BLE001
-
-        def tv_focal(x, y, alpha=0.25, gamma=2.0):
-            # torchvision.ops.sigmoid_focal_loss, verbatim (reduction="mean")
-            p = torch.sigmoid(x)
-            ce_loss = F.binary_cross_entropy_with_logits(x, y, reduction="none")
-            p_t = p * y + (1 - p) * (1 - y)
-            loss = ce_loss * ((1 - p_t) ** gamma)
-            alpha_t = alpha * y + (1 - alpha) * (1 - y)
-            loss = alpha_t * loss
-            return loss.mean()
-
-        tv_name = "torchvision sigmoid_focal_loss (its formula)"
-
-    pairs = [
-        Pair("focal_loss", tv_name, "binary", lambda x, y: cl.focal_loss(x, y), tv_focal),
-        Pair(
-            "cross_entropy",
-            "F.cross_entropy",
-            "classes",
-            lambda x, t: cl.cross_entropy(x, t),
-            lambda x, t: F.cross_entropy(x, t),
-            elementwise=False,
-        ),
-        Pair(
-            "binary_cross_entropy",
-            "F.binary_cross_entropy_with_logits",
-            "binary",
-            lambda x, y: cl.binary_cross_entropy(x, y),
-            lambda x, y: F.binary_cross_entropy_with_logits(x, y),
-        ),
-        Pair(
-            "huber_loss",
-            "F.huber_loss",
-            "regression",
-            lambda x, y: cl.huber_loss(x, y),
-            lambda x, y: F.huber_loss(x, y),
-        ),
-    ]
-    pairs += _optional_torch_pairs(cl)
-    return pairs
-
-
-def _optional_torch_pairs(cl) -> list[Pair]:
-    """MONAI's DiceLoss and torchvision's box losses, when both sides exist."""
-    out = []
-    if hasattr(cl, "dice_loss"):
-        try:
-            from monai.losses import DiceLoss
-
-            monai_dice = DiceLoss(softmax=True, to_onehot_y=True)
-
-            out.append(
-                Pair(
-                    "dice_loss",
-                    "monai.losses.DiceLoss",
-                    "segmentation",
-                    lambda x, t: cl.dice_loss(x, t),
-                    lambda x, t: monai_dice(x, t[:, None]),
-                    elementwise=False,
-                )
-            )
-        except Exception:  # noqa: BLE001 - not installed: skipped
-            pass
-    if hasattr(cl, "box_iou_loss"):
-        try:
-            from torchvision.ops import generalized_box_iou_loss
-
-            out.append(
-                Pair(
-                    "box_iou_loss",
-                    "torchvision generalized_box_iou_loss",
-                    "boxes",
-                    lambda p, t: cl.box_iou_loss(p, t, mode="giou"),
-                    lambda p, t: generalized_box_iou_loss(p, t, reduction="mean"),
-                    elementwise=False,
-                )
-            )
-        except Exception:  # noqa: BLE001
-            pass
-    return out
-
-
-def _extra_data(kind: str, n: int):
-    import numpy as np
-
-    rng = np.random.default_rng(0)
-    if kind == "segmentation":  # (N, C, H, W) logits, C = 4
-        side = max(2, int((n // 8) ** 0.5))
-        x = rng.standard_normal((2, 4, side, side)).astype(np.float32)
-        t = rng.integers(0, 4, size=(2, side, side)).astype(np.int64)
-        return x, t
-    if kind == "boxes":
-        m = max(1, n // 4)
-        a = rng.uniform(0, 50, size=(m, 2))
-        b = rng.uniform(0, 50, size=(m, 2))
-        p = np.concatenate([a, a + rng.uniform(1, 20, size=(m, 2))], 1).astype(np.float32)
-        t = np.concatenate([b, b + rng.uniform(1, 20, size=(m, 2))], 1).astype(np.float32)
-        return p, t
-    return _data(kind, n)
-
-
-def jax_pairs() -> list[Pair]:
-    import jax.numpy as jnp
-    import optax
-
-    import corelosses as cl
-
-    return [
-        Pair(
-            "focal_loss",
-            "optax.sigmoid_focal_loss",
-            "binary",
-            lambda x, y: cl.focal_loss(x, y),
-            lambda x, y: jnp.mean(optax.sigmoid_focal_loss(x, y, alpha=0.25, gamma=2.0)),
-        ),
-        Pair(
-            "cross_entropy",
-            "optax.softmax_cross_entropy_with_integer_labels",
-            "classes",
-            lambda x, t: cl.cross_entropy(x, t),
-            lambda x, t: jnp.mean(optax.softmax_cross_entropy_with_integer_labels(x, t)),
-            elementwise=False,
-        ),
-        Pair(
-            "binary_cross_entropy",
-            "optax.sigmoid_binary_cross_entropy",
-            "binary",
-            lambda x, y: cl.binary_cross_entropy(x, y),
-            lambda x, y: jnp.mean(optax.sigmoid_binary_cross_entropy(x, y)),
-        ),
-        Pair(
-            "huber_loss",
-            "optax.huber_loss",
-            "regression",
-            lambda x, y: cl.huber_loss(x, y),
-            lambda x, y: jnp.mean(optax.huber_loss(x, y, delta=1.0)),
-        ),
-    ]
-
-
-def numpy_pairs(np=None) -> list[Pair]:
-    """Pairs for an array module with NumPy's API: NumPy itself, or CuPy (``np=cupy``)."""
-    if np is None:
-        import numpy as np
-
-    import corelosses as cl
-
-    def focal(x, y):
-        ce = np.logaddexp(0, -x) + (1 - y) * x
-        p = 1 / (1 + np.exp(-x))
-        p_t = p * y + (1 - p) * (1 - y)
-        return np.mean((0.25 * y + 0.75 * (1 - y)) * ce * (1 - p_t) ** 2)
-
-    def ce(x, t):
-        m = np.max(x, axis=-1, keepdims=True)
-        lse = np.log(np.sum(np.exp(x - m), axis=-1)) + m[:, 0]
-        return np.mean(lse - np.take_along_axis(x, t[:, None], axis=-1)[:, 0])
-
-    def huber(x, y):
-        a = np.abs(x - y)
-        return np.mean(np.where(a < 1.0, 0.5 * a * a, a - 0.5))
-
-    return [
-        Pair(
-            "focal_loss",
-            "NumPy formula",
-            "binary",
-            lambda x, y: cl.focal_loss(x, y),
-            focal,
-            grad=False,
-        ),
-        Pair(
-            "cross_entropy",
-            "NumPy formula",
-            "classes",
-            lambda x, t: cl.cross_entropy(x, t),
-            ce,
-            elementwise=False,
-            grad=False,
-        ),
-        Pair(
-            "binary_cross_entropy",
-            "NumPy formula",
-            "binary",
-            lambda x, y: cl.binary_cross_entropy(x, y),
-            lambda x, y: np.mean(np.logaddexp(0, -x) + (1 - y) * x),
-            grad=False,
-        ),
-        Pair(
-            "huber_loss",
-            "NumPy formula",
-            "regression",
-            lambda x, y: cl.huber_loss(x, y),
-            huber,
-            grad=False,
-        ),
-    ]
 
 
 # -------------------------------------------------------- per-mode runners

@@ -1,0 +1,250 @@
+"""The benchmark pairs: each corelosses call beside its native peer, per mode."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+NUM_CLASSES = 32  # cross entropy: (n // C, C) logits
+
+
+# -------------------------------------------------------------------- pairs
+@dataclass
+class Pair:
+    loss: str
+    peer: str
+    kind: str  # "binary" | "regression" | "classes" | ...
+    ours: Callable
+    native: Callable
+    elementwise: bool = True
+    grad: bool = True
+
+
+def _data(kind: str, n: int, seed: int = 0):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    if kind == "classes":
+        c = min(NUM_CLASSES, n)
+        x = (rng.standard_normal((n // c, c)) * 2).astype(np.float32)
+        t = rng.integers(0, c, size=(n // c,)).astype(np.int64)
+        return x, t
+    x = (rng.standard_normal(n) * 2).astype(np.float32)
+    if kind == "binary":
+        y = (rng.uniform(size=n) > 0.7).astype(np.float32)
+    else:
+        y = (rng.standard_normal(n) * 2).astype(np.float32)
+    return x, y
+
+
+def torch_pairs() -> list[Pair]:
+    import torch
+    import torch.nn.functional as F
+
+    import corelosses as cl
+
+    try:  # the real thing when installed
+        from torchvision.ops import sigmoid_focal_loss as _tv_focal
+
+        def tv_focal(x, y):
+            return _tv_focal(x, y, alpha=0.25, gamma=2.0, reduction="mean")
+
+        tv_name = "torchvision.ops.sigmoid_focal_loss"
+    except Exception:  # noqa: BLE001
+
+        def tv_focal(x, y, alpha=0.25, gamma=2.0):
+            # torchvision.ops.sigmoid_focal_loss, verbatim (reduction="mean")
+            p = torch.sigmoid(x)
+            ce_loss = F.binary_cross_entropy_with_logits(x, y, reduction="none")
+            p_t = p * y + (1 - p) * (1 - y)
+            loss = ce_loss * ((1 - p_t) ** gamma)
+            alpha_t = alpha * y + (1 - alpha) * (1 - y)
+            loss = alpha_t * loss
+            return loss.mean()
+
+        tv_name = "torchvision sigmoid_focal_loss (its formula)"
+
+    pairs = [
+        Pair("focal_loss", tv_name, "binary", lambda x, y: cl.focal_loss(x, y), tv_focal),
+        Pair(
+            "cross_entropy",
+            "F.cross_entropy",
+            "classes",
+            lambda x, t: cl.cross_entropy(x, t),
+            lambda x, t: F.cross_entropy(x, t),
+            elementwise=False,
+        ),
+        Pair(
+            "binary_cross_entropy",
+            "F.binary_cross_entropy_with_logits",
+            "binary",
+            lambda x, y: cl.binary_cross_entropy(x, y),
+            lambda x, y: F.binary_cross_entropy_with_logits(x, y),
+        ),
+        Pair(
+            "huber_loss",
+            "F.huber_loss",
+            "regression",
+            lambda x, y: cl.huber_loss(x, y),
+            lambda x, y: F.huber_loss(x, y),
+        ),
+    ]
+    pairs += _optional_torch_pairs(cl)
+    return pairs
+
+
+def _optional_torch_pairs(cl) -> list[Pair]:
+    """MONAI's DiceLoss and torchvision's box losses, when both sides exist."""
+    out = []
+    if hasattr(cl, "dice_loss"):
+        try:
+            from monai.losses import DiceLoss
+
+            monai_dice = DiceLoss(softmax=True, to_onehot_y=True)
+
+            out.append(
+                Pair(
+                    "dice_loss",
+                    "monai.losses.DiceLoss",
+                    "segmentation",
+                    lambda x, t: cl.dice_loss(x, t),
+                    lambda x, t: monai_dice(x, t[:, None]),
+                    elementwise=False,
+                )
+            )
+        except Exception:  # noqa: BLE001 - not installed: skipped
+            pass
+    if hasattr(cl, "box_iou_loss"):
+        try:
+            from torchvision.ops import generalized_box_iou_loss
+
+            out.append(
+                Pair(
+                    "box_iou_loss",
+                    "torchvision generalized_box_iou_loss",
+                    "boxes",
+                    lambda p, t: cl.box_iou_loss(p, t, mode="giou"),
+                    lambda p, t: generalized_box_iou_loss(p, t, reduction="mean"),
+                    elementwise=False,
+                )
+            )
+        except Exception:  # noqa: BLE001
+            pass
+    return out
+
+
+def _extra_data(kind: str, n: int):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    if kind == "segmentation":  # (N, C, H, W) logits, C = 4
+        side = max(2, int((n // 8) ** 0.5))
+        x = rng.standard_normal((2, 4, side, side)).astype(np.float32)
+        t = rng.integers(0, 4, size=(2, side, side)).astype(np.int64)
+        return x, t
+    if kind == "boxes":
+        m = max(1, n // 4)
+        a = rng.uniform(0, 50, size=(m, 2))
+        b = rng.uniform(0, 50, size=(m, 2))
+        p = np.concatenate([a, a + rng.uniform(1, 20, size=(m, 2))], 1).astype(np.float32)
+        t = np.concatenate([b, b + rng.uniform(1, 20, size=(m, 2))], 1).astype(np.float32)
+        return p, t
+    return _data(kind, n)
+
+
+def jax_pairs() -> list[Pair]:
+    import jax.numpy as jnp
+    import optax
+
+    import corelosses as cl
+
+    return [
+        Pair(
+            "focal_loss",
+            "optax.sigmoid_focal_loss",
+            "binary",
+            lambda x, y: cl.focal_loss(x, y),
+            lambda x, y: jnp.mean(optax.sigmoid_focal_loss(x, y, alpha=0.25, gamma=2.0)),
+        ),
+        Pair(
+            "cross_entropy",
+            "optax.softmax_cross_entropy_with_integer_labels",
+            "classes",
+            lambda x, t: cl.cross_entropy(x, t),
+            lambda x, t: jnp.mean(optax.softmax_cross_entropy_with_integer_labels(x, t)),
+            elementwise=False,
+        ),
+        Pair(
+            "binary_cross_entropy",
+            "optax.sigmoid_binary_cross_entropy",
+            "binary",
+            lambda x, y: cl.binary_cross_entropy(x, y),
+            lambda x, y: jnp.mean(optax.sigmoid_binary_cross_entropy(x, y)),
+        ),
+        Pair(
+            "huber_loss",
+            "optax.huber_loss",
+            "regression",
+            lambda x, y: cl.huber_loss(x, y),
+            lambda x, y: jnp.mean(optax.huber_loss(x, y, delta=1.0)),
+        ),
+    ]
+
+
+def numpy_pairs(np=None) -> list[Pair]:
+    """Pairs for an array module with NumPy's API: NumPy itself, or CuPy (``np=cupy``)."""
+    if np is None:
+        import numpy as np
+
+    import corelosses as cl
+
+    def focal(x, y):
+        ce = np.logaddexp(0, -x) + (1 - y) * x
+        p = 1 / (1 + np.exp(-x))
+        p_t = p * y + (1 - p) * (1 - y)
+        return np.mean((0.25 * y + 0.75 * (1 - y)) * ce * (1 - p_t) ** 2)
+
+    def ce(x, t):
+        m = np.max(x, axis=-1, keepdims=True)
+        lse = np.log(np.sum(np.exp(x - m), axis=-1)) + m[:, 0]
+        return np.mean(lse - np.take_along_axis(x, t[:, None], axis=-1)[:, 0])
+
+    def huber(x, y):
+        a = np.abs(x - y)
+        return np.mean(np.where(a < 1.0, 0.5 * a * a, a - 0.5))
+
+    return [
+        Pair(
+            "focal_loss",
+            "NumPy formula",
+            "binary",
+            lambda x, y: cl.focal_loss(x, y),
+            focal,
+            grad=False,
+        ),
+        Pair(
+            "cross_entropy",
+            "NumPy formula",
+            "classes",
+            lambda x, t: cl.cross_entropy(x, t),
+            ce,
+            elementwise=False,
+            grad=False,
+        ),
+        Pair(
+            "binary_cross_entropy",
+            "NumPy formula",
+            "binary",
+            lambda x, y: cl.binary_cross_entropy(x, y),
+            lambda x, y: np.mean(np.logaddexp(0, -x) + (1 - y) * x),
+            grad=False,
+        ),
+        Pair(
+            "huber_loss",
+            "NumPy formula",
+            "regression",
+            lambda x, y: cl.huber_loss(x, y),
+            huber,
+            grad=False,
+        ),
+    ]
