@@ -16,14 +16,18 @@ from . import (
     classification,
     detection,
     divergence,
+    embedding,
     gan,
     likelihood,
     margin,
+    metric,
     perceptual,
+    ranking,
     regression,
     regularizers,
     schedules,
     segmentation,
+    sequence,
     transforms,
 )
 from ._registry import LossInfo, catalog, get, register
@@ -31,14 +35,18 @@ from .adapters import backend_of, native, set_native
 from .classification import *  # noqa: F403
 from .detection import *  # noqa: F403
 from .divergence import *  # noqa: F403
+from .embedding import *  # noqa: F403
 from .gan import *  # noqa: F403
 from .likelihood import *  # noqa: F403
 from .margin import *  # noqa: F403
+from .metric import *  # noqa: F403
 from .perceptual import *  # noqa: F403
+from .ranking import *  # noqa: F403
 from .regression import *  # noqa: F403
 from .regularizers import *  # noqa: F403
 from .schedules import *  # noqa: F403
 from .segmentation import *  # noqa: F403
+from .sequence import *  # noqa: F403
 from .transforms import *  # noqa: F403
 
 __version__ = "0.1.0"
@@ -54,26 +62,34 @@ __all__ = [
     "classification",
     "detection",
     "divergence",
+    "embedding",
     "gan",
     "likelihood",
     "margin",
+    "metric",
     "perceptual",
+    "ranking",
     "regression",
     "regularizers",
     "schedules",
     "segmentation",
+    "sequence",
     "transforms",
     *classification.__all__,
     *detection.__all__,
     *divergence.__all__,
+    *embedding.__all__,
     *gan.__all__,
     *likelihood.__all__,
     *margin.__all__,
+    *metric.__all__,
     *perceptual.__all__,
+    *ranking.__all__,
     *regression.__all__,
     *regularizers.__all__,
     *schedules.__all__,
     *segmentation.__all__,
+    *sequence.__all__,
     *transforms.__all__,
 ]
 
