@@ -1,6 +1,6 @@
 """corelosses benchmarks: ``python -m benchmarks`` (or ``nox -s bench``).
 
-The harness lives in :mod:`corelosses._bench` (also behind ``corelosses
+The harness lives in :mod:`corelosses._tools.bench` (also behind ``corelosses
 bench``); this package is the runner whose results go to
 ``benchmarks/results/`` and are discussed in ``benchmarks/RESULTS.md``.
 """

@@ -2,7 +2,7 @@
 
 import sys
 
-from corelosses._bench import main
+from corelosses._tools.bench import main
 
 from . import RESULTS
 

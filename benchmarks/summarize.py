@@ -15,7 +15,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from corelosses._bench import Row, fmt_size, plot, target_for
+from corelosses._tools.bench import Row, fmt_size, plot, target_for
 
 
 def _cells(paths):

@@ -37,7 +37,7 @@ def _ex_boundary(rng):
     x = rng.normal(size=(2, 3, 6, 5)) * 2
     y = rng.integers(0, 3, size=(2, 6, 5))
     onehot = (y[:, None] == [[[0]], [[1]], [[2]]]).astype("float64")
-    from .adapters._distance import signed_distance_numpy
+    from .adapters.extras.distance import signed_distance_numpy
 
     return (x, signed_distance_numpy(onehot, 1)), {}
 
@@ -132,7 +132,7 @@ def signed_distance_map(target: Array, /, *, channel_axis: int = 1) -> Array:
                 f"{fname}: 'target' must hold binary maps (0/1 or boolean), one per class; "
                 "got values other than 0 and 1 (one-hot encode class indices first)"
             )
-    from .adapters._distance import signed_distance
+    from .adapters.extras.distance import signed_distance
 
     return signed_distance(be, target, ax, dtype)
 

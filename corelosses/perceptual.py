@@ -6,7 +6,7 @@ user's VGG in torch, a Flax/Equinox model in JAX, a function written in
 array-API calls, ...). The loss is written in array-API calls on the
 features, so it runs wherever the extractor does and differentiates with
 that framework's autodiff. For a pretrained VGG16 in PyTorch see
-:func:`corelosses.adapters.torch_vgg.vgg16_features`.
+:func:`corelosses.adapters.extras.torch_vgg.vgg16_features`.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from corelosses._check import fd_gradient  # noqa: F401  (re-exported for tests)
+from corelosses._tools.check import fd_gradient  # noqa: F401  (re-exported for tests)
 
 #: (rtol, atol) per compute dtype
 TOL = {

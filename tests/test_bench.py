@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from corelosses import _bench
-from corelosses.cli import main as cli_main
+from corelosses._tools import bench as _bench
+from corelosses._tools.cli import main as cli_main
 
 
 def test_parse_size():

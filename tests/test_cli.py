@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from corelosses.cli import main
+from corelosses._tools.cli import main
 
 
 def test_list_prints_every_family(capsys):

@@ -973,7 +973,7 @@ def test_mixed_namespaces_name_both(data):
 
 
 def test_cli_check_passes(capsys):
-    from corelosses.cli import main
+    from corelosses._tools.cli import main
 
     assert main(["check", *NAMES, "--backends", "numpy,torch,jax"]) == 0
     assert "FAIL" not in capsys.readouterr().out

@@ -638,7 +638,7 @@ def test_bad_input_named_errors(rng):
 
 
 def test_cli_check_passes(capsys):
-    from corelosses.cli import main
+    from corelosses._tools.cli import main
 
     assert main(["check", *NAMES, "--backends", "numpy,torch,jax"]) == 0
     assert "FAIL" not in capsys.readouterr().out

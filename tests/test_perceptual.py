@@ -369,7 +369,7 @@ def test_catalog_entries():
 # --------------------------------------------------------------- VGG16 adapter
 def test_vgg_needs_torchvision(monkeypatch):
     pytest.importorskip("torch")
-    from corelosses.adapters import torch_vgg
+    from corelosses.adapters.extras import torch_vgg
 
     monkeypatch.setitem(sys.modules, "torchvision", None)  # import fails as if not installed
     with pytest.raises(ImportError, match="torchvision"):
@@ -377,7 +377,7 @@ def test_vgg_needs_torchvision(monkeypatch):
 
 
 def test_vgg_unknown_layer():
-    from corelosses.adapters import torch_vgg
+    from corelosses.adapters.extras import torch_vgg
 
     with pytest.raises(ValueError, match="relu9_9"):
         torch_vgg.vgg16_features(layers=("relu9_9",))
@@ -406,7 +406,7 @@ def _fake_torchvision(torch, width=2):
 
 def test_vgg_no_weights_on_disk(monkeypatch, tmp_path):
     torch = pytest.importorskip("torch")
-    from corelosses.adapters import torch_vgg
+    from corelosses.adapters.extras import torch_vgg
 
     monkeypatch.setitem(sys.modules, "torchvision", _fake_torchvision(torch))
     missing = tmp_path / "nope.pth"
@@ -419,7 +419,7 @@ def test_vgg_no_weights_on_disk(monkeypatch, tmp_path):
 
 def test_vgg_extracts_requested_layers(monkeypatch, tmp_path):
     torch = pytest.importorskip("torch")
-    from corelosses.adapters import torch_vgg
+    from corelosses.adapters.extras import torch_vgg
 
     tv = _fake_torchvision(torch)
     monkeypatch.setitem(sys.modules, "torchvision", tv)

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import corelosses as cl
-from corelosses import _check
-from corelosses.cli import main
+from corelosses._tools import check as _check
+from corelosses._tools.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 

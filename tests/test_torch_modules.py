@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch")
 from _helpers import assert_close, compile_fullgraph  # noqa: E402
 
 import corelosses as cl  # noqa: E402
-from corelosses.adapters import _wrap  # noqa: E402
+from corelosses.adapters.frontends import _wrap  # noqa: E402
 
 LOSSES = [i for i in cl.catalog() if i.kind in cl.torch.KINDS and i.example is not None]
 IDS = [i.name for i in LOSSES]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from corelosses._bench import _data, _extra_data, interleaved  # noqa: F401
+from corelosses._tools.bench import _data, _extra_data, interleaved  # noqa: F401
 
 
 def size(default: int = 1 << 20) -> int:

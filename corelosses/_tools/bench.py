@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._bench_pairs import (  # noqa: F401 (re-exported)
+from .bench_pairs import (  # noqa: F401 (re-exported)
     NUM_CLASSES,
     Pair,
     _data,
@@ -33,7 +33,7 @@ from ._bench_pairs import (  # noqa: F401 (re-exported)
     numpy_pairs,
     torch_pairs,
 )
-from ._bench_timing import (  # noqa: F401 (re-exported)
+from .bench_timing import (  # noqa: F401 (re-exported)
     _call_time,
     _minor_faults,
     interleaved,

@@ -55,7 +55,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._registry import LossInfo
+from ..._registry import LossInfo
 from . import _wrap
 
 __all__ = ["CatalogLoss", "module_class", "valid_count"]
@@ -155,7 +155,7 @@ def module_class(info: LossInfo) -> type:
 
 
 def valid_count(loss: Any, /, *arrays: Any, **options: Any) -> Any:
-    """See :func:`corelosses.adapters._wrap.valid_count`."""
+    """See :func:`corelosses.adapters.frontends._wrap.valid_count`."""
     return _wrap.valid_count(loss, *arrays, **options)
 
 

@@ -18,7 +18,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from .._registry import LossInfo, catalog
+from ..._registry import LossInfo, catalog
 
 __all__ = [
     "PER_CALL",
@@ -146,7 +146,7 @@ def valid_count(loss: Any, /, *arrays: Any, **options: Any) -> Any:
     ``mean="weighted"`` in the catalog) return that sum instead, computed as
     ``sum / mean`` of the loss on the given inputs (0 when both are 0).
     """
-    from . import backend_of
+    from .. import backend_of
 
     info, options = _resolve_loss(loss, options)
     fn = info.fn
@@ -189,7 +189,7 @@ def _weighted_active(info: LossInfo, options: dict[str, Any]) -> bool:
 
 
 def _resolve_loss(loss: Any, options: dict[str, Any]) -> tuple[LossInfo, dict[str, Any]]:
-    from .._registry import get
+    from ..._registry import get
 
     if isinstance(loss, str):
         return get(loss), options

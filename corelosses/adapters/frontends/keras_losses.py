@@ -37,7 +37,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from .._registry import LossInfo
+from ..._registry import LossInfo
 from . import _wrap
 
 __all__ = ["CatalogKerasLoss", "loss_class"]

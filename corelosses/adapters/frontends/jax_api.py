@@ -43,7 +43,7 @@ from typing import Any
 
 import jax
 
-from .._registry import catalog, get
+from ..._registry import catalog, get
 from ._wrap import valid_count
 
 __all__ = ["per_example", "valid_count"]
@@ -95,7 +95,7 @@ def __dir__() -> list[str]:
 
 
 def _generate() -> None:
-    from . import jax as _backend  # noqa: F401  - the jax.nn kernels, loaded eagerly
+    from .. import jax as _backend  # noqa: F401  - the jax.nn kernels, loaded eagerly
 
     for info in catalog():
         globals()[info.name] = info.fn

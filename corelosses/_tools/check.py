@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from ._check_cases import (  # noqa: F401 (re-exported)
+from .._registry import LossInfo, catalog
+from .check_cases import (  # noqa: F401 (re-exported)
     SPECIAL_CASES,
     CheckCase,
     _gradient_penalty_case,
@@ -37,7 +38,6 @@ from ._check_cases import (  # noqa: F401 (re-exported)
     _symmetric_loss_case,
     case_of,
 )
-from ._registry import LossInfo, catalog
 
 VALUE_RTOL = 1e-9
 GRAD_RTOL = 1e-5
@@ -234,7 +234,7 @@ class _TorchNN(_Torch):
 
     def __init__(self):
         super().__init__()
-        from .adapters import torch_modules
+        from ..adapters.frontends import torch_modules
 
         self.mods = torch_modules
 
@@ -268,7 +268,7 @@ class _Keras(_Runner):
     def __init__(self):
         import keras
 
-        from .adapters import keras_losses
+        from ..adapters.frontends import keras_losses
 
         self.keras = keras
         self.mods = keras_losses

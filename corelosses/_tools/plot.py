@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ._registry import LossInfo, catalog, get
+from .._registry import LossInfo, catalog, get
 
 #: target values drawn for elementwise losses with a target
 TARGETS = (0.0, 0.5, 1.0)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ._registry import LossInfo
+from .._registry import LossInfo
 
 # ---------------------------------------------------------------------------
 # What is checked for each catalog entry
@@ -90,7 +90,7 @@ def _r1_penalty_case(info: LossInfo) -> CheckCase:
 
 
 def _symmetric_loss_case(info: LossInfo) -> CheckCase:
-    from .regression import mse_loss
+    from ..regression import mse_loss
 
     def example(rng):
         x = rng.normal(size=(2, 4, 4))

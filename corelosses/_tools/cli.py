@@ -15,7 +15,7 @@ EPILOG = "Run 'corelosses COMMAND --help' for the options of a command."
 
 
 def _list(args) -> int:
-    from . import catalog
+    from .. import catalog
 
     rows = catalog()
     if args.json:
@@ -36,7 +36,7 @@ def _check(args) -> int:
     import importlib.util
     import os
 
-    from ._check import run_check
+    from .check import run_check
 
     if "KERAS_BACKEND" not in os.environ and "keras" not in sys.modules:
         # Keras defaults to TensorFlow, whose tensors the core cannot take.
@@ -44,7 +44,7 @@ def _check(args) -> int:
             if importlib.util.find_spec(b) is not None:
                 os.environ["KERAS_BACKEND"] = b
                 break
-    from ._check import UsageError
+    from .check import UsageError
 
     backends = args.backends.split(",") if args.backends else None
     try:
@@ -57,7 +57,7 @@ def _check(args) -> int:
 def _bench(args) -> int:
     from pathlib import Path
 
-    from ._bench import from_args
+    from .bench import from_args
 
     # in a source checkout the results go next to benchmarks/RESULTS.md
     default = Path("benchmarks/results") if Path("benchmarks/__init__.py").exists() else None
@@ -80,7 +80,7 @@ def _option(text: str) -> tuple[str, object]:
 
 
 def _plot(args) -> int:
-    from ._plot import plot_loss
+    from .plot import plot_loss
 
     try:
         path = plot_loss(
@@ -101,7 +101,7 @@ def _plot(args) -> int:
 
 
 def main(argv=None) -> int:
-    from ._check import BACKEND_NAMES
+    from .check import BACKEND_NAMES
 
     p = argparse.ArgumentParser(prog="corelosses", description=DESCRIPTION, epilog=EPILOG)
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
@@ -143,7 +143,7 @@ def main(argv=None) -> int:
             "kept); write bench.md, bench.json and bench.png."
         ),
     )
-    from ._bench import add_arguments
+    from .bench import add_arguments
 
     add_arguments(pb)
     pb.set_defaults(func=_bench)
