@@ -12,7 +12,7 @@ import os
 
 import nox
 
-nox.options.sessions = ["lint", "tests"]
+nox.options.sessions = ["lint", "package", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
 TORCH = os.environ.get("CORELOSSES_TORCH_SPEC", "torch==2.13.0")
@@ -52,6 +52,56 @@ def lint(session):
     session.install("ruff>=0.6")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", "corelosses")
+
+
+@nox.session
+def package(session):
+    """Build the wheel and sdist, check them, run the wheel from a clean venv; mypy.
+
+    ``python -m build`` (sdist, then the wheel built from it), ``twine check
+    --strict`` and ``check-wheel-contents``; the wheel installed with its runtime
+    dependencies only in a fresh venv, where ``corelosses list`` and ``corelosses
+    check`` (NumPy) run; ``mypy`` on the package (configured in pyproject.toml).
+    """
+    import glob
+    import shutil
+    import tempfile
+
+    session.install("build", "twine", "check-wheel-contents", "mypy", "numpy", "array-api-compat")
+    tmp = tempfile.mkdtemp(prefix="corelosses-package-")
+    try:
+        dist = os.path.join(tmp, "dist")
+        session.run("python", "-m", "build", "--outdir", dist)
+        wheels = glob.glob(os.path.join(dist, "*.whl"))
+        sdists = glob.glob(os.path.join(dist, "*.tar.gz"))
+        if len(wheels) != 1 or len(sdists) != 1:
+            session.error(f"expected one wheel and one sdist, got {wheels + sdists}")
+        session.run("twine", "check", "--strict", *wheels, *sdists)
+        session.run("check-wheel-contents", *wheels)
+        venv = os.path.join(tmp, "venv")
+        session.run("python", "-m", "venv", venv)
+        bindir = os.path.join(venv, "Scripts" if os.name == "nt" else "bin")
+        py = os.path.join(bindir, "python")
+        session.run(py, "-m", "pip", "install", "-q", wheels[0], external=True)
+        # from outside the source tree: the installed wheel, not the checkout
+        session.run(py, "-c", CHECK_WHEEL, external=True)
+        session.run(os.path.join(bindir, "corelosses"), "list", external=True, silent=True)
+        session.run(
+            os.path.join(bindir, "corelosses"), "check", "--backends", "numpy", external=True
+        )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    session.run("mypy")
+
+
+CHECK_WHEEL = """
+import os, sys
+sys.path = [p for p in sys.path if os.path.abspath(p or '.') != os.getcwd()]
+import corelosses as cl
+assert 'site-packages' in cl.__file__, cl.__file__
+assert os.path.exists(os.path.join(os.path.dirname(cl.__file__), 'py.typed'))
+print('corelosses', cl.__version__, 'from', os.path.dirname(cl.__file__), len(cl.catalog()), 'functions')
+"""
 
 
 @nox.session

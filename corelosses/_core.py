@@ -85,19 +85,20 @@ def check_number(
         raise TypeError(
             f"{fname}: '{argname}' must be a real number, got {type(value).__name__} {value!r}"
         )
+    v: Any = value  # a numbers.Real compares with floats (exactly, for big ints)
     try:
         as_float = float(value)
     except OverflowError:  # an int past the float range (10**400): no loss can use it
         raise ValueError(
-            f"{fname}: '{argname}' must fit a float, got an int of {value.bit_length()} bits"
+            f"{fname}: '{argname}' must fit a float, got an int of {v.bit_length()} bits"
         ) from None
     if finite and math.isinf(as_float):
         raise ValueError(f"{fname}: '{argname}' must be a finite number, got {value!r}")
     ok = True
     if low is not None:
-        ok &= value > low if low_open else value >= low
+        ok &= v > low if low_open else v >= low
     if high is not None:
-        ok &= value < high if high_open else value <= high
+        ok &= v < high if high_open else v <= high
     if not ok or math.isnan(as_float):
         lo = "(" if low_open else "["
         hi = ")" if high_open else "]"

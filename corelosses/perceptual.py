@@ -61,13 +61,13 @@ def _layers(fname: str, argname: str, out: Any) -> list[Array]:
     return list(out)
 
 
-def _weights(fname: str, layer_weights: Sequence[float] | None, n: int) -> list[float]:
+def _weights(fname: str, layer_weights: Sequence[float] | float | None, n: int) -> list[float]:
     if layer_weights is None:
         return [1.0] * n
     if isinstance(layer_weights, numbers.Real):
         c.check_number(fname, "layer_weights", layer_weights, low=0)
         return [float(layer_weights)] * n
-    lw = list(layer_weights)
+    lw = list(layer_weights)  # type: ignore[arg-type]  # a Real was handled above
     if len(lw) != n:
         raise ValueError(
             f"{fname}: 'layer_weights' must hold one weight per feature layer ({n}), got {len(lw)}"
@@ -82,7 +82,7 @@ def _compare(
     input: Array,
     target: Array,
     features: Callable,
-    layer_weights: Sequence[float] | None,
+    layer_weights: Sequence[float] | float | None,
     distance: str,
     weight: Array | None,
     mask: Array | None,
@@ -295,5 +295,5 @@ def style_loss(
     )
 
 
-perceptual_loss.__doc__ = perceptual_loss.__doc__.replace("{params}", _PARAMS)
-style_loss.__doc__ = style_loss.__doc__.replace("{params}", _PARAMS)
+perceptual_loss.__doc__ = (perceptual_loss.__doc__ or "").replace("{params}", _PARAMS)
+style_loss.__doc__ = (style_loss.__doc__ or "").replace("{params}", _PARAMS)

@@ -235,7 +235,7 @@ def symmetric_loss(
         or not all(isinstance(a, int) and not isinstance(a, bool) for a in axes)
     ):
         raise TypeError(f"symmetric_loss: 'axes' must be a pair of ints, got {axes!r}")
-    axes = tuple(axes)
+    axes = (axes[0], axes[1])
 
     @functools.wraps(loss_fn)
     def sym(input: Array, target: Array, /, **kwargs: Any) -> Array:

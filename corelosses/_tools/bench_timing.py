@@ -6,7 +6,7 @@ import os
 import platform
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 
@@ -78,7 +78,7 @@ def _call_time(
 
 
 def interleaved(
-    fns: list[Callable[[], Any]], sync: Callable[[Any], Any], repeats: int, min_time: float
+    fns: Sequence[Callable[[], Any]], sync: Callable[[Any], Any], repeats: int, min_time: float
 ) -> list[dict[str, float]]:
     """Median (and spread) of each function's per-call time, timed in turns."""
     for fn in fns:  # warm-up (compilation, caches, allocator)
@@ -97,15 +97,15 @@ def interleaved(
             cpu[i].append(c)
             faults[i].append(f)
     out = []
-    for s, c, f in zip(samples, cpu, faults):
+    for s, cs, fs in zip(samples, cpu, faults):
         med = statistics.median(s)
         out.append(
             {
                 "median": med,
                 "min": min(s),
                 "max": max(s),
-                "cpu": statistics.median(c),
-                "faults": statistics.median(f),
+                "cpu": statistics.median(cs),
+                "faults": statistics.median(fs),
                 "inner": inner,
                 "n": len(s),
             }

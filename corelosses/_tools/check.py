@@ -422,11 +422,17 @@ def check_one(case: CheckCase | LossInfo, runner: _Runner, seed: int = 0) -> tup
     """
     if isinstance(case, LossInfo):
         info = case
-        case = case_of(info)
-        if case is None:
+        found = case_of(info)
+        if found is None:
             return "n/a", math.nan, f"{info.name} has no example to check"
+        case = found
     rng = np.random.default_rng(seed)
-    args, kwargs = case.example(rng)
+    try:
+        args, kwargs = case.example(rng)
+    except ModuleNotFoundError as e:  # an optional dependency (scipy for distance maps)
+        if not _optional(e):
+            raise
+        return "n/a", math.nan, f"needs {e.name} (not installed)"
     fn = case.fn
     ref_fn = case.reference or fn
     if case.needs_autodiff and not runner.autodiff:
@@ -461,8 +467,21 @@ def check_one(case: CheckCase | LossInfo, runner: _Runner, seed: int = 0) -> tup
                     err = max(err, ge)
                 detail = "value+grad"
         return ("PASS" if ok else "FAIL"), err, detail
+    except ModuleNotFoundError as e:
+        if _optional(e):
+            return "n/a", math.nan, f"needs {e.name} (not installed)"
+        return "FAIL", math.inf, f"{type(e).__name__}: {e}"
     except Exception as e:  # noqa: BLE001 - reported in the table
         return "FAIL", math.inf, f"{type(e).__name__}: {e}"
+
+
+# Optional dependencies a loss may need at call time (README, "Dependencies"): their
+# absence makes a cell n/a; any other missing module is a failure.
+OPTIONAL_MODULES = ("scipy",)
+
+
+def _optional(e: ModuleNotFoundError) -> bool:
+    return (e.name or "").partition(".")[0] in OPTIONAL_MODULES
 
 
 def _not_applicable(case: CheckCase, runner: _Runner) -> bool:
@@ -500,7 +519,9 @@ def run_check(backends=None, names=None, out=None, err=None) -> int:
         print(f"backend {name} skipped: {why}", file=out)
     print("", file=out)
     print("loss".ljust(w) + "".join(c.ljust(CELL) for c in cols), file=out)
-    failures, unchecked, caught = [], [], {}
+    failures: list = []
+    unchecked: list = []
+    caught: dict = {}
     n_pass = n_fail = n_na = 0
     for info in infos:
         case = case_of(info)
@@ -522,7 +543,12 @@ def run_check(backends=None, names=None, out=None, err=None) -> int:
                 msg = str(wm.message).splitlines()[0] if str(wm.message) else ""
                 caught.setdefault((wm.category.__name__, msg), []).append(f"{info.name}/{r.name}")
             if status == "n/a":
-                row += "n/a (no autodiff)".ljust(CELL)
+                why = (
+                    "no autodiff"
+                    if detail.startswith("no autodiff")
+                    else "needs " + detail.split()[1]
+                )
+                row += f"n/a ({why})".ljust(CELL)
                 n_na += 1
                 continue
             cell = f"{status} {rel:.1e}" + ("*" if detail == "value+grad" else "")
@@ -542,7 +568,8 @@ def run_check(backends=None, names=None, out=None, err=None) -> int:
     )
     print(
         "n/a: not applicable, not run (a wrapper the entry does not have, a backend its tests "
-        "do not cover); n/a (no autodiff): needs autodiff, and raised TypeError as documented",
+        "do not cover); n/a (no autodiff): needs autodiff, and raised TypeError as documented; "
+        "n/a (needs M): its example needs the optional module M, not installed",
         file=out,
     )
     if any(r.name == "keras" for r in runners):

@@ -40,13 +40,13 @@ def _adapter_module(name: str) -> Any:
     if name == "torch":
         from . import torch as mod
     elif name == "jax":
-        from . import jax as mod
+        from . import jax as mod  # type: ignore[no-redef]
     elif name == "numpy":
-        from . import numpy as mod
+        from . import numpy as mod  # type: ignore[no-redef]
     elif name == "dask":
-        from . import dask as mod
+        from . import dask as mod  # type: ignore[no-redef]
     else:
-        from . import cupy as mod
+        from . import cupy as mod  # type: ignore[no-redef]
     return mod
 
 
@@ -103,9 +103,9 @@ def _known_namespace(a: Any) -> Backend | None:
     if root == "torch":
         from array_api_compat import torch as xp
     elif root == "numpy":
-        from array_api_compat import numpy as xp
+        from array_api_compat import numpy as xp  # type: ignore[no-redef]
     elif root in ("jax", "jaxlib"):
-        from jax import numpy as xp
+        from jax import numpy as xp  # type: ignore[no-redef]
 
         root = "jax"
     else:

@@ -128,7 +128,7 @@ def vgg16_features(
 
 
 def _module_class(torch: Any) -> type:
-    nn = torch.nn
+    nn: Any = torch.nn
 
     class VGGFeatures(nn.Module):
         """The layers of a VGG ``features`` stack up to the deepest requested one."""

@@ -143,7 +143,7 @@ def _eligible(info: LossInfo) -> bool:
 def loss_class(info: LossInfo) -> type:
     """The ``keras.losses.Loss`` class of a catalog entry (built once, then cached)."""
     cls = _CLASSES.get(info.name)
-    if cls is not None and cls.corelosses_info is info:
+    if cls is not None and getattr(cls, "corelosses_info", None) is info:
         return cls
     if not _eligible(info):
         raise TypeError(f"{info.name} does not fit Keras' (y_true, y_pred) signature")

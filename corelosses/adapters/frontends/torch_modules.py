@@ -134,7 +134,7 @@ def _device_type(arrays: Any) -> str:
 def module_class(info: LossInfo) -> type:
     """The ``nn.Module`` class of a catalog entry (built once, then cached)."""
     cls = _CLASSES.get(info.name)
-    if cls is not None and cls.corelosses_info is info:
+    if cls is not None and getattr(cls, "corelosses_info", None) is info:
         return cls
     name = _wrap.class_name(info.name)
     arrays = ", ".join(_wrap.array_params(info.fn))
