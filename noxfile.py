@@ -12,7 +12,7 @@ import os
 
 import nox
 
-nox.options.sessions = ["lint", "package", "tests"]
+nox.options.sessions = ["lint", "package", "docs", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
 TORCH = os.environ.get("CORELOSSES_TORCH_SPEC", "torch==2.13.0")
@@ -102,6 +102,25 @@ assert 'site-packages' in cl.__file__, cl.__file__
 assert os.path.exists(os.path.join(os.path.dirname(cl.__file__), 'py.typed'))
 print('corelosses', cl.__version__, 'from', os.path.dirname(cl.__file__), len(cl.catalog()), 'functions')
 """
+
+
+@nox.session
+def docs(session):
+    """The documentation site, warnings as errors: docs/_build/html/index.html.
+
+    The API pages, their figures, the migration guide and the gallery are
+    generated from the catalog at build time (docs/_generate.py). When Chromium
+    is installed (Debian's ``chromium``), ``docs/_render_check.py`` then opens one
+    reference page and the migration guide headless, checks that the figure and
+    the table render and saves screenshots to docs/_build/screenshots/.
+    """
+    _install(session, "all,docs")
+    out = os.path.join("docs", "_build", "html")
+    session.run(
+        "sphinx-build", "-W", "--keep-going", "-E", "-b", "html", "docs", out,
+        env={"KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "jax")},
+    )  # fmt: skip
+    session.run("python", os.path.join("docs", "_render_check.py"), out)
 
 
 @nox.session

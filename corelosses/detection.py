@@ -539,5 +539,5 @@ def iou_balanced_smooth_l1(
 
 for _f in (iou_balanced_bce, iou_balanced_smooth_l1):
     if _f.__doc__:  # None under python -OO
-        _f.__doc__ = _f.__doc__.replace("{balance}", _BALANCE_DOC.strip("\n"))
+        _f.__doc__ = _f.__doc__.replace("{balance}", "\n    " + _BALANCE_DOC.strip() + "\n")
 del _f

@@ -596,5 +596,5 @@ for _name in __all__:
     _f = globals()[_name]
     if _f.__doc__:  # None under python -OO
         _f.__doc__ = _f.__doc__.replace("{keras}", _KERAS_REDUCTION)
-        _f.__doc__ = _f.__doc__.replace("{extra}", _EXTRA_DOC.strip())
+        _f.__doc__ = _f.__doc__.replace("{extra}", "\n    " + _EXTRA_DOC.strip() + "\n")
 del _f, _name

@@ -208,5 +208,5 @@ def sigmoid_ramp(
 
 for _f in (linear_ramp, cosine_ramp, sigmoid_ramp):
     if _f.__doc__:
-        _f.__doc__ = _f.__doc__.replace("{params}", _PARAMS.strip())
+        _f.__doc__ = _f.__doc__.replace("{params}", "\n    " + _PARAMS.strip() + "\n")
 del _f

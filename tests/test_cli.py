@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import corelosses as cl
 from corelosses._tools.cli import main
 
 
@@ -30,3 +31,36 @@ def test_plot_rejects_unknown_and_non_losses(tmp_path, capsys):
     assert "no_such_loss" in capsys.readouterr().err
     assert main(["plot", "linear_ramp", "--out", str(tmp_path / "b.png")]) == 2
     assert "not a loss" in capsys.readouterr().err
+
+
+SHAPES = [
+    "mse_loss",  # elementwise with a target
+    "hinge_loss",  # {-1, 1} labels: the targets 0.5 is rejected, the others drawn
+    "dice_loss",  # a whole image
+    "box_iou_loss",  # boxes
+    "triplet_margin_loss",  # three inputs
+    "robust_loss",  # a required option
+    "gaussian_nll_loss",  # an extra array
+]
+
+
+def test_plot_draws_losses_of_every_shape(tmp_path, monkeypatch):
+    # Losses with no one-input curve (embeddings, boxes, sequences, images, extra
+    # inputs) are drawn along a line through their catalog example: every loss has
+    # a figure (the documentation shows one per function; its build, nox -s docs,
+    # draws them all and fails on any that cannot be drawn).
+    pytest.importorskip("matplotlib")
+    from corelosses._tools import plot
+
+    seen = {}
+    real = plot._plot_along_example
+    monkeypatch.setattr(
+        plot, "_plot_along_example", lambda info, *a: seen.setdefault(info.name, real(info, *a))
+    )
+    for info in map(cl.get, SHAPES):
+        out = tmp_path / f"{info.name}.png"
+        plot.plot_loss(info.name, str(out), n=41)
+        assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", info.name
+    # the scalar picture where there is one, the line through the example otherwise
+    assert "mse_loss" not in seen and "hinge_loss" not in seen
+    assert {"dice_loss", "box_iou_loss", "triplet_margin_loss"} <= set(seen)

@@ -130,13 +130,17 @@ def _curves(info: LossInfo, x: np.ndarray, kind: str, options: dict[str, Any]):
         second = _positional(info.fn)[1].name  # "target" (or "fake" for a discriminator)
         try:
             for t in TARGETS:
-                y = _call(info, options, x, np.full_like(x, t))
+                try:
+                    y = _call(info, options, x, np.full_like(x, t))
+                except ValueError:  # a target value the loss rejects (0.5 for {-1, 1} labels)
+                    continue
                 if y.shape != x.shape:  # it reduced over a class axis: not elementwise
                     raise ValueError
                 out[f"{second} = {t:g}"] = y
-            return out
+            if out:
+                return out
         except (TypeError, ValueError):
-            pass
+            out = {}
     # two classes on the last axis, class 1 the target
     other = 1.0 - x if kind == "probability" else np.zeros_like(x)
     two = np.stack([other, x], axis=-1)
@@ -201,7 +205,9 @@ def plot_loss(
     try:
         curves = _curves(info, x, kind, options)
     except Exception as e:  # noqa: BLE001
-        raise ValueError(f"cannot plot {name!r} against one scalar input: {e}") from e
+        if info.example is None:
+            raise ValueError(f"cannot plot {name!r} against one scalar input: {e}") from e
+        return _plot_along_example(info, out, n, options, plt)
     used = options_used(info, options)
     fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 4.4))
     for label, y in curves.items():
@@ -218,6 +224,54 @@ def plot_loss(
         a.grid(alpha=0.3)
         a.legend()
     fig.suptitle(title_of(name, used))
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out
+
+
+def _plot_along_example(info: LossInfo, out: str, n: int, options: dict[str, Any], plt) -> str:
+    """The mean loss along a line through the catalog example, for losses with no scalar picture.
+
+    Losses over whole samples (embeddings, boxes, sequences, images) or with
+    extra inputs have no one-input curve: the example's first differentiated
+    input ``a`` moves along ``a + s d`` (``d`` a fixed random direction scaled
+    to ``a``'s spread), the other inputs stay, and the plot shows the reduced
+    loss and its derivative in ``s``. Points where the loss rejects the input
+    (a probability leaving [0, 1], say) are left out.
+    """
+    rng = np.random.default_rng(0)
+    args, kwargs = info.example(rng)
+    kwargs = {**kwargs, **options}
+    i = info.grad_argnums[0] if info.grad_argnums else 0
+    base = np.asarray(args[i], dtype=float)
+    d = rng.standard_normal(base.shape)
+    spread = float(np.std(base)) or 1.0
+    d *= spread / (float(np.std(d)) or 1.0)
+    s = np.linspace(-1.0, 1.0, n)
+    y = np.full(n, np.nan)
+    for k, sk in enumerate(s):
+        moved = list(args)
+        moved[i] = base + sk * d
+        try:
+            y[k] = float(np.asarray(info.fn(*moved, **kwargs)))
+        except (TypeError, ValueError):
+            pass
+    if not np.isfinite(y).any():
+        raise ValueError(f"cannot plot {info.name!r}: no point of the line gives a value")
+    first = _positional(info.fn)[i].name
+    xlabel = f"s: {first} = example + s * direction"
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 4.4))
+    ax0.plot(s, y, label="mean over the example")
+    ax1.plot(s, np.gradient(y, s), label="d/ds")
+    ax0.set(title="value along a line through the example", xlabel=xlabel, ylabel="loss")
+    ax1.set(title="derivative (central differences)", xlabel=xlabel, ylabel="d loss / d s")
+    for a in (ax0, ax1):
+        a.axvline(0.0, color="0.6", lw=0.8)
+        a.grid(alpha=0.3)
+        a.legend()
+    used = {k: v for k, v in options_used(info, kwargs).items() if np.ndim(v) == 0}
+    fig.suptitle(title_of(info.name, used))
     fig.tight_layout()
     fig.savefig(out, dpi=100)
     plt.close(fig)
