@@ -83,6 +83,9 @@ ROLES = {
     "boundary_loss": ("value", "small"),
     "gaussian_nll_loss": ("value", "value", "positive"),  # var >= 0
     "poisson_nll_loss": ("positive", "positive"),  # the example's rates (log_input=False)
+    "cosine_embedding_loss": ("value", "value", None),  # labels in {-1, 1}
+    "margin_softmax_loss": ("prob", "classes"),  # cosines in [-1, 1]: 0 and 1 exactly
+    "ranking_softmax_loss": ("value", "positive"),  # relevance >= 0
 }
 #: transforms whose output is a probability (never inf) at any finite input
 PROB_OUTPUT = {"sharpen", "tempered_softmax"}

@@ -40,11 +40,15 @@ NONNEG_FAMILY = {
     "detection": True,
     "perceptual": True,
     "gan": False,
+    "embedding": True,
+    "metric learning": True,
 }
 #: Per-loss overrides: a bool, or a function of the keyword options.
 NONNEG = {
     "boundary_loss": False,  # mean(p * phi) with phi < 0 inside the object
     "gaussian_nll_loss": False,  # a log-likelihood: negative for small variances
+    "ctc_loss": True,  # -log of a probability (the example's log-softmax inputs)
+    "ranking_softmax_loss": True,  # relevance >= 0 (checked), -log p >= 0
     "gan_discriminator_loss": lambda kw: kw.get("kind", "minimax") != "wasserstein",
     "gan_generator_loss": lambda kw: (
         kw.get("kind", "non_saturating") in ("non_saturating", "least_squares")
@@ -133,8 +137,26 @@ def _perfect_multilabel_margin(args, kw, info):
     return (s, *args[1:]), kw
 
 
+def _perfect_ctc(args, kw, info):
+    """Log-probability 0 along one alignment (labels, a blank between repeats, then
+    blanks), -inf elsewhere: the only path, probability 1."""
+    x, t, il, tl = (np.asarray(a) for a in args[:4])
+    blank = kw.get("blank", 0)
+    s = np.full(x.shape, -np.inf)
+    for n in range(x.shape[1]):
+        path = []
+        for j in range(int(tl[n])):
+            if j and t[n, j] == t[n, j - 1]:
+                path.append(blank)
+            path.append(int(t[n, j]))
+        path += [blank] * (int(il[n]) - len(path))
+        s[np.arange(len(path)), n, path] = 0.0
+    return (s, *args[1:]), kw
+
+
 #: name or family -> builder of a perfect prediction (loss 0 there).
 PERFECT = {
+    "ctc_loss": _perfect_ctc,
     "regression": _perfect_same,
     "binary_cross_entropy": _perfect_binary,
     "focal_loss": _perfect_binary,
@@ -164,6 +186,7 @@ PERFECT = {
     # negative log-likelihoods: not 0 at input == target
     "poisson_nll_loss": None,
     "gaussian_nll_loss": None,
+    "cosine_distance": _perfect_same,
 }
 
 #: losses whose minimum is 0 up to a documented stabilizer

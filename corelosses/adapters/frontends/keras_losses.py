@@ -106,6 +106,18 @@ class CatalogKerasLoss(keras.losses.Loss):
         opts = self.corelosses_options()
         if len(_wrap.array_params(fn)) == 1:
             return fn(y_pred, reduction="none", **opts)
+        if info.extra.get("mean_of_none", True) is False and self.reduction in (
+            "sum_over_batch_size",
+            "mean",
+            "sum",
+        ):
+            # the loss's own "mean" is not the mean of its "none" values (metric
+            # learning: over pairs or anchors with a positive): a scalar, which
+            # Keras' reduction passes through unchanged
+            if "float" in str(y_true.dtype):
+                y_true = keras.ops.cast(y_true, "int32")  # labels
+            red = "sum" if self.reduction == "sum" else "mean"
+            return fn(y_pred, y_true, reduction=red, **opts)
         yt_shape, yp_shape = tuple(y_true.shape), tuple(y_pred.shape)
         if yt_shape != yp_shape:
             if len(yt_shape) == len(yp_shape) and yt_shape[-1] == 1:
