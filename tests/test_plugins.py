@@ -91,6 +91,30 @@ def test_plugin_loss_in_cli_list_and_check(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     row = next(ln for ln in r.stdout.splitlines() if ln.startswith("squared_log_error"))
     assert row.count("PASS") == 3, row
+    # --plugin: the plugin's losses only, checked as the built-in ones
+    r = _run(tmp_path, "", "check", "--plugin", "demo", "--backends", "numpy,jax", module=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    rows = [
+        ln
+        for ln in r.stdout.splitlines()
+        if ln and ln.split()[0] in ("squared_log_error", "mse_loss")
+    ]
+    assert len(rows) == 1 and rows[0].count("PASS") == 2, r.stdout
+    assert "1 catalog functions" in r.stdout
+    r = _run(tmp_path, "", "check", "--plugin", "nope", module=True)
+    assert r.returncode == 2 and "no loss plugin named 'nope' (loss plugins: demo)" in r.stderr
+
+
+def test_plugin_checked_by_the_public_kit(tmp_path):
+    # a third party's own test: public names only (corelosses.testing)
+    _dist(tmp_path, "corelosses_demo_plugin", DEMO)
+    code = """
+from corelosses.testing import assert_catalog_consistent
+print(assert_catalog_consistent("demo", backends=["numpy", "torch", "jax"]))
+"""
+    r = _run(tmp_path, code)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "['squared_log_error']" in r.stdout
 
 
 def test_broken_plugins_warn_and_do_not_crash(tmp_path):

@@ -47,8 +47,22 @@ def _check(args) -> int:
     from .check import UsageError
 
     backends = args.backends.split(",") if args.backends else None
+    names = list(args.names or [])
+    if args.plugin:
+        from .. import catalog
+
+        known = sorted({i.plugin for i in catalog() if i.plugin})
+        mine = [i.name for i in catalog() if i.plugin == args.plugin]
+        if not mine:
+            have = ", ".join(known) if known else "none installed"
+            print(
+                f"corelosses check: no loss plugin named {args.plugin!r} (loss plugins: {have})",
+                file=sys.stderr,
+            )
+            return 2
+        names += mine
     try:
-        return run_check(backends=backends, names=args.names or None)
+        return run_check(backends=backends, names=names or None)
     except UsageError as e:
         print(f"corelosses check: {e}", file=sys.stderr)
         return 2
@@ -132,6 +146,14 @@ def main(argv=None) -> int:
         help=(
             f"comma-separated, among {','.join(BACKEND_NAMES)} (default: all of them that are "
             "installed; a known backend that is not installed is reported and skipped)"
+        ),
+    )
+    pc.add_argument(
+        "--plugin",
+        metavar="NAME",
+        help=(
+            "only the losses of this plugin (its corelosses.losses entry point name), "
+            "checked exactly as the built-in ones"
         ),
     )
     pc.set_defaults(func=_check)

@@ -2,7 +2,8 @@
 
 ``CORELOSSES_TEST_BACKENDS`` (comma-separated) picks the backends; by default
 every installed one among numpy, array_api_strict, torch, jax, dask (cupy
-when a GPU is present). Under jax, calls run inside ``jax.jit``.
+when a GPU is present). Under jax, calls run inside ``jax.jit`` (and x64 is
+switched on: the float64 comparisons need it).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ ALL = ("numpy", "array_api_strict", "torch", "jax", "dask", "cupy")
 
 
 class TB:
+    """A backend for tests: ``asarray`` from NumPy, ``call`` (jit under jax), ``grad``, ``to_numpy``."""
+
     name = "?"
     autodiff = False
     lazy = False

@@ -1,6 +1,6 @@
 """A toy array framework (``DemoArray`` wrapping NumPy) and its corelosses backend.
 
-The backend subclasses :class:`corelosses.adapters.Backend` and supplies its
+The backend subclasses :class:`corelosses.extend.Backend` and supplies its
 own native primitive (``softplus``) and autodiff hooks (none: a
 ``NoAutodiffBackend``), as a real framework's plugin would.
 """
@@ -13,7 +13,7 @@ import types
 import array_api_compat.numpy as _np_xp
 import numpy as np
 
-from corelosses.adapters import NoAutodiffBackend
+from corelosses.extend import NoAutodiffBackend
 
 
 def _unwrap(v):
