@@ -14,6 +14,10 @@ import _backends  # noqa: E402
 
 BACKENDS = _backends.selected()
 
+# the demo plugin's own suite runs in its own session (tests/test_plugins.py), as a
+# third party's would: here its losses are not registered
+collect_ignore = ["plugin_pkg"]
+
 
 def pytest_report_header(config):
     return f"corelosses test backends: {', '.join(BACKENDS) or 'none'}"

@@ -105,6 +105,31 @@ def test_plugin_loss_in_cli_list_and_check(tmp_path):
     assert r.returncode == 2 and "no loss plugin named 'nope' (loss plugins: demo)" in r.stderr
 
 
+def test_the_plugins_own_test_suite_runs_on_the_kit(tmp_path):
+    # the demo plugin's tests (tests/plugin_pkg/tests), public names only, through the
+    # kit's pytest plugin: as a third party runs them in its own CI
+    _dist(tmp_path, "corelosses_demo_plugin", DEMO)
+    suite = tmp_path / "suite"
+    suite.mkdir()  # outside this repository: none of our conftest applies
+    for f in (PKG / "tests").glob("test_*.py"):
+        (suite / f.name).write_text(f.read_text())
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), str(PKG), str(ROOT)])
+    env["CORELOSSES_TEST_BACKENDS"] = "numpy,torch,jax"
+    r = subprocess.run(
+        [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "-p", "no:xdist"]
+        + ["-p", "corelosses.testing", "--rootdir", str(suite), str(suite)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "test_value_on_each_backend[numpy] PASSED" in r.stdout
+    assert "5 passed" in r.stdout, r.stdout
+
+
 def test_plugin_checked_by_the_public_kit(tmp_path):
     # a third party's own test: public names only (corelosses.testing)
     _dist(tmp_path, "corelosses_demo_plugin", DEMO)
