@@ -235,8 +235,51 @@ def _example_figure(script: Path, out: Path, figures: bool) -> str | None:
     return name
 
 
+def _kit_reports(root: Path) -> None:
+    """The reports of ``corelosses.testing`` for its deliberately wrong losses."""
+    import numpy as np
+
+    from corelosses.testing import KitError, assert_backends_agree, broken, installed_backends
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+    have = set(installed_backends())
+    cases = [
+        (
+            "a different value on one backend",
+            broken.wrong_on_torch,
+            {"backends": ["numpy", "torch"]},
+        ),
+        (
+            "a NaN gradient under the mask (one where, no double where)",
+            broken.nan_grad_under_mask,
+            {"backends": ["torch"], "half": False, "compile": False},
+        ),
+        ("a graph break", broken.graph_break, {"backends": ["numpy", "torch"], "half": False}),
+        (
+            "half precision computed in half precision",
+            broken.half_stays_half,
+            {"backends": ["torch"], "compile": False},
+        ),
+    ]
+    lines = []
+    for what, fn, opts in cases:
+        if not set(opts["backends"]) <= have:
+            continue
+        try:
+            assert_backends_agree(fn, (x, y), **opts)
+            report = "(no failure: the check did not catch it)"
+        except KitError as e:
+            report = str(e)
+        lines += [f"**{what}** (`broken.{fn.__name__}`):", "", "```text", report, "```", ""]
+    if not lines:
+        lines = ["*(torch is not installed where these pages were built: no reports)*", ""]
+    _write(root / "guide" / "_kit_reports.md", "\n".join(lines))
+
+
 def main(root: str | os.PathLike, figures: bool = True) -> None:
     root = Path(root)
+    _kit_reports(root)
     _api(root, figures)
     if (root / "migration_rows.py").exists():
         _migration(root)

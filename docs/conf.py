@@ -33,7 +33,7 @@ extensions = [
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 myst_enable_extensions = ["dollarmath", "colon_fence"]
 myst_heading_anchors = 3
-exclude_patterns = ["_build", "README.md"]
+exclude_patterns = ["_build", "README.md", "guide/_kit_reports.md"]
 templates_path: list[str] = []
 
 numpydoc_show_class_members = False

@@ -28,9 +28,15 @@ def _report(fname: str, backend: str, what: str, inputs: str, expected: Any, got
     return (
         f"{fname} on {backend}: {what}\n"
         f"  input:    {inputs}\n"
-        f"  expected: {np.asarray(expected)!r}\n"
-        f"  got:      {np.asarray(got)!r}"
+        f"  expected: {_show(expected)}\n"
+        f"  got:      {_show(got)}"
     )
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, str):
+        return v
+    return repr(np.asarray(v)) if np.ndim(v) else repr(float(np.asarray(v)))
 
 
 def _describe(args: Sequence[Any], kwargs: dict) -> str:

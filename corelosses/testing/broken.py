@@ -4,8 +4,8 @@ Written with public names only (:mod:`corelosses.extend`), like a third party's.
 ``good_loss`` is right; each other one is ``good_loss`` with one mistake:
 
 - ``wrong_on_torch``: a different value on one backend;
-- ``nan_grad_under_mask``: the mask applied with one multiply (no double ``where``),
-  so a NaN under the mask reaches the gradient;
+- ``nan_grad_under_mask``: the mask applied with one ``where`` after the formula (no
+  double ``where``): the value is right, but a NaN under the mask reaches the gradient;
 - ``graph_break``: a Python ``float`` of a tensor inside (``torch.compile`` breaks
   the graph there);
 - ``half_stays_half``: computes and returns float16 for float16 inputs.
@@ -39,12 +39,15 @@ def nan_grad_under_mask(input, target, /, *, mask=None, reduction="mean"):
     loss = 0.5 * (input - target) ** 2
     if mask is None:
         return ce.reduce(be, loss, reduction)
-    m = xp.astype(xp.asarray(mask), loss.dtype)
-    loss = loss * m  # the mistake: 0 * NaN is NaN, in the gradient too
+    m = xp.asarray(mask)
+    # the mistake: one where, after the formula; the value is right, but the
+    # gradient of the discarded branch (NaN there) is 0 * NaN = NaN
+    loss = xp.where(m, loss, 0.0)
     if reduction == "none":
         return loss
     total = xp.sum(loss)
-    return total if reduction == "sum" else total / xp.maximum(xp.sum(m), 1.0)
+    count = xp.sum(xp.astype(m, loss.dtype))
+    return total if reduction == "sum" else total / xp.maximum(count, 1.0)
 
 
 def graph_break(input, target, /, *, weight=None, mask=None, reduction="mean"):
