@@ -303,6 +303,7 @@ def _spatial_gradients(xp, d, operator):
     "gradient (edge) L1 loss of image matting / fine-detail segmentation",
     peers=("kornia.filters.spatial_gradient (the Sobel operator)",),
     example=_ex_gradient,
+    coupled=True,  # each pixel's gradient reads its neighbours' inputs
 )
 def gradient_loss(
     input: Array,

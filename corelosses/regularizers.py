@@ -327,6 +327,7 @@ def entropy_penalty(
     "regularizers",
     "|x - x^T| (l1), its square (l2) or Huber; for maps symmetric about the diagonal",
     example=_ex_symmetry,
+    coupled=True,  # entry (i, j) reads x[j, i]: no input is read by masked entries only
 )
 def symmetry_penalty(
     x: Array,

@@ -22,7 +22,20 @@
 
 from __future__ import annotations
 
-from ._assert import TOLERANCES, KitError, assert_backends_agree, assert_catalog_consistent
+from ._assert import (
+    TOLERANCES,
+    KitError,
+    assert_backends_agree,
+    assert_catalog_consistent,
+    catalog_options,
+    check_compile,
+    check_gradient,
+    check_gradients_agree,
+    check_half,
+    check_masks,
+    check_reductions,
+    check_value,
+)
 from ._backends import ALL as BACKENDS
 from ._backends import TB as ArrayBackend
 from ._backends import get as backend
@@ -37,6 +50,14 @@ except ImportError:  # pragma: no cover - pytest not installed
 __all__ = [
     "assert_backends_agree",
     "assert_catalog_consistent",
+    "catalog_options",
+    "check_value",
+    "check_gradient",
+    "check_gradients_agree",
+    "check_reductions",
+    "check_masks",
+    "check_half",
+    "check_compile",
     "KitError",
     "TOLERANCES",
     "BACKENDS",

@@ -13,9 +13,8 @@ from ._backends import selected as _selected
 
 #: (rtol, atol) of a value or gradient against the float64 NumPy reference
 TOLERANCES = {
-    "float64": (1e-7, 1e-9),
-    "grad": (1e-4, 1e-6),  # finite differences of the float64 reference
-    "half": (2e-2, 2e-3),  # float16 inputs computed in float32, against float64
+    "float64": (1e-9, 1e-12),
+    "grad": (1e-5, 1e-7),  # central finite differences (step 1e-6) of the float64 reference
 }
 
 
@@ -94,6 +93,302 @@ def _params(fn: Callable) -> dict:
         return {}
 
 
+class _Case:
+    """One loss call: the function, its float64 NumPy inputs and what to compare with."""
+
+    def __init__(self, fn, inputs, kwargs, reference, seed):
+        self.fn = fn
+        self.fname = getattr(fn, "__name__", repr(fn))
+        self.args, self.kw = _inputs(inputs, kwargs, seed)
+        self.ref_fn = reference or fn
+        self.desc = _describe(self.args, self.kw)
+        self.seed = seed
+        self._expected = None
+
+    @property
+    def expected(self) -> np.ndarray:
+        if self._expected is None:
+            self._expected = np.asarray(self.ref_fn(*self.args, **self.kw), dtype=np.float64)
+        return self._expected
+
+    def on(self, tb, args=None, kw=None):
+        args = self.args if args is None else args
+        kw = self.kw if kw is None else kw
+        return [_convert(tb, a) for a in args], {k: _convert(tb, v) for k, v in kw.items()}
+
+    def fail(self, backend, what, expected, got):
+        raise KitError(_report(self.fname, backend, what, self.desc, expected, got))
+
+
+def _tol(rtol, atol, key="float64"):
+    rt, at = TOLERANCES[key]
+    return (rt if rtol is None else rtol), (at if atol is None else atol)
+
+
+def check_value(
+    fn, inputs, backend, /, *, kwargs=None, reference=None, rtol=None, atol=None, seed=0
+):
+    """The value on ``backend`` (jit under jax) against the float64 NumPy result."""
+    case = _Case(fn, inputs, kwargs, reference, seed)
+    tb = _get(backend)
+    conv, ckw = case.on(tb)
+    try:
+        got = tb.to_numpy(tb.call(fn, *conv, **ckw))
+    except Exception as e:  # noqa: BLE001 - reported with the backend
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        case.fail(backend, f"raised {type(e).__name__}: {first}", case.expected, "-")
+    rt, at = _tol(rtol, atol)
+    if not _close(got, case.expected, rt, at):
+        case.fail(backend, "value differs from float64 NumPy", case.expected, got)
+
+
+def check_gradient(
+    fn,
+    inputs,
+    backend,
+    /,
+    *,
+    grad_argnums=(0,),
+    kwargs=None,
+    reference=None,
+    rtol=None,
+    atol=None,
+    seed=0,
+):
+    """Gradients of ``sum(fn(...))`` on an autodiff backend against central finite differences."""
+    case = _Case(fn, inputs, kwargs, reference, seed)
+    tb = _get(backend)
+    if not (tb.autodiff and grad_argnums):
+        return
+    conv, ckw = case.on(tb)
+    gs = tb.grad(fn, *conv, argnums=tuple(grad_argnums), **ckw)
+    rt, at = _tol(rtol, atol, "grad")
+    for i, g in zip(grad_argnums, gs):
+        r = _fd(case.ref_fn, case.args, case.kw, i)
+        if not np.all(np.isfinite(g)) or not _close(g, r, rt, at):
+            case.fail(backend, f"gradient in argument {i} differs from finite differences", r, g)
+
+
+def check_gradients_agree(
+    fn, inputs, /, *, grad_argnums=(0,), kwargs=None, seed=0, rtol=1e-9, atol=1e-12
+):
+    """torch's and jax's gradients of ``sum(fn(...))`` agree (both installed, else nothing)."""
+    if not grad_argnums or not {"torch", "jax"} <= set(_selected()):
+        return
+    case = _Case(fn, inputs, kwargs, None, seed)
+    out = {}
+    for name in ("torch", "jax"):
+        tb = _get(name)
+        conv, ckw = case.on(tb)
+        out[name] = tb.grad(fn, *conv, argnums=tuple(grad_argnums), **ckw)
+    for i, gt, gj in zip(grad_argnums, out["torch"], out["jax"]):
+        if not _close(gt, gj, rtol, atol):
+            case.fail("torch vs jax", f"gradients in argument {i} differ", gj, gt)
+
+
+#: options after which ``"mean"`` is a weighted mean or counts fewer entries
+_WEIGHTING = ("weight", "class_weight", "ignore_index", "ignore_value", "mask")
+
+
+def check_reductions(
+    fn, inputs, backend, /, *, kwargs=None, mean_of_none=True, rtol=None, atol=None, seed=0
+):
+    """``"sum"`` is the sum of ``"none"``; ``"mean"`` its mean (unless weighted, or
+    ``mean_of_none=False``: a loss with its own mean), finite and scalar; an unknown
+    reduction raises ``ValueError``."""
+    case = _Case(fn, inputs, kwargs, None, seed)
+    tb = _get(backend)
+    kw = {k: v for k, v in case.kw.items() if k != "reduction"}
+    conv, ckw = case.on(tb, kw=kw)
+    none = tb.to_numpy(tb.call(fn, *conv, **ckw, reduction="none"))
+    rt, at = _tol(rtol, atol)
+    checks = [("sum", np.sum(none))]
+    if mean_of_none and not any(k in kw for k in _WEIGHTING):
+        checks.append(("mean", np.mean(none) if none.size else 0.0))
+    for red, want in checks:
+        got = tb.to_numpy(tb.call(fn, *conv, **ckw, reduction=red))
+        if np.shape(got) != () or not _close(got, want, rt, at):
+            case.fail(backend, f'reduction="{red}" is not the {red} of reduction="none"', want, got)
+    mean = tb.to_numpy(tb.call(fn, *conv, **ckw, reduction="mean"))
+    if np.shape(mean) != () or not np.isfinite(mean):
+        case.fail(backend, 'reduction="mean" is not a finite scalar', "finite scalar", mean)
+    try:
+        fn(*case.args, **kw, reduction="average")
+    except ValueError:
+        pass
+    else:
+        case.fail(backend, 'reduction="average" did not raise ValueError', "ValueError", "no error")
+
+
+def _poisoned(x_shape, m: np.ndarray, rows: bool) -> np.ndarray | None:
+    """The input entries that only masked loss entries read (NaN/inf go there), or None.
+
+    Elementwise losses (input of the loss's shape): every masked entry. With
+    ``rows``, losses that reduce over trailing axes (classes, coordinates,
+    pixels): the samples (first axis) whose every loss entry is masked, since a
+    masked entry's input may still feed its sample's other entries (a softmax).
+    """
+    if tuple(x_shape) == tuple(m.shape):
+        return ~m
+    if rows and m.ndim >= 1 and len(x_shape) >= 1 and x_shape[0] == m.shape[0]:
+        whole = ~np.any(m.reshape(m.shape[0], -1), axis=1)
+        return np.broadcast_to(whole.reshape((-1,) + (1,) * (len(x_shape) - 1)), x_shape)
+    return None
+
+
+def check_masks(
+    fn,
+    inputs,
+    backend,
+    /,
+    *,
+    kwargs=None,
+    grad_argnums=(0,),
+    renormalised=False,
+    mean_of_none=True,
+    rows=True,
+    poison=True,
+    rtol=None,
+    atol=None,
+    seed=0,
+):
+    """Masks: a random mask over the unreduced loss, NaN and inf under it in the first input.
+
+    The masked ``"sum"`` (and ``"mean"``, unless weighted) equals that of the clean
+    unreduced loss's unmasked entries (``renormalised=True``: of the loss computed
+    with the mask, for losses whose normalisation depends on it); everything masked
+    gives exactly 0; on autodiff backends the gradient is finite and exactly 0 under
+    the mask. ``rows=False``: NaN only for elementwise losses (not whole samples);
+    ``poison=False``: no NaN at all (losses whose entries read their neighbours',
+    such as a symmetry or image-gradient penalty: no input is read by masked
+    entries only).
+    """
+    case = _Case(fn, inputs, kwargs, None, seed)
+    tb = _get(backend)
+    kw = {k: v for k, v in case.kw.items() if k not in ("reduction", "mask")}
+    rng = np.random.default_rng(seed + 3)
+    clean = np.asarray(fn(*case.args, **kw, reduction="none"), dtype=np.float64)
+    m = rng.uniform(size=clean.shape) > 0.4
+    if m.size:
+        m.flat[0], m.flat[-1] = True, False
+    if rows and m.ndim >= 1 and m.shape[0] >= 2:
+        m[-1] = False  # one whole sample masked
+    if renormalised:
+        clean = np.asarray(fn(*case.args, **kw, mask=m, reduction="none"), dtype=np.float64)
+        if np.any(clean[~m] != 0):
+            case.fail(backend, 'masked entries of reduction="none" are not 0', 0.0, clean[~m])
+    dirty = list(case.args)
+    bad = None
+    if poison and np.issubdtype(np.asarray(case.args[0]).dtype, np.floating) and not renormalised:
+        bad = _poisoned(np.shape(case.args[0]), m, rows)
+    if bad is not None:
+        x = np.array(case.args[0], dtype=np.float64)
+        x[bad] = np.where(rng.uniform(size=int(bad.sum())) < 0.5, np.nan, np.inf)
+        dirty[0] = x
+    conv, ckw = case.on(tb, dirty, kw)
+    mask = tb.asarray(m)
+    rt, at = _tol(rtol, atol)
+    want_sum = float(np.sum(clean[m]))
+    checks = [("sum", want_sum)]
+    if mean_of_none and not any(k in kw for k in _WEIGHTING):
+        checks.append(("mean", want_sum / max(int(m.sum()), 1)))
+    for red, want in checks:
+        got = tb.to_numpy(tb.call(fn, *conv, **ckw, mask=mask, reduction=red))
+        if not _close(got, want, rt, at):
+            what = f'masked "{red}" differs from the {red} over the unmasked entries'
+            case.fail(
+                backend, what + (" (NaN/inf under the mask)" if bad is not None else ""), want, got
+            )
+    none_mask = tb.asarray(np.zeros(clean.shape, dtype=bool))
+    got = tb.to_numpy(tb.call(fn, *conv, **ckw, mask=none_mask))
+    if not _close(got, 0.0, 0, 0):
+        case.fail(backend, "everything masked is not exactly 0", 0.0, got)
+    if tb.autodiff and bad is not None and 0 in tuple(grad_argnums):
+        (g,) = tb.grad(fn, *conv, argnums=(0,), mask=mask, **ckw)
+        if not np.all(np.isfinite(g)) or np.any(g[bad] != 0):
+            what = "gradient under the mask is not exactly 0 (NaN/inf inputs there)"
+            case.fail(backend, what, 0.0, g[bad])
+
+
+def check_half(fn, inputs, backend, /, *, dtype="float16", kwargs=None, seed=0):
+    """float16/bfloat16 first input on torch or jax: computed in float32, a float32 result
+    equal to the call with that input upcast to float32 (the other float inputs float32)."""
+    case = _Case(fn, inputs, kwargs, None, seed)
+    tb = _get(backend)
+    name = f"{backend} {dtype}"
+    if backend == "torch":
+        torch = tb.torch
+        x = torch.from_numpy(np.asarray(case.args[0])).to(getattr(torch, dtype))
+        x32 = x.float()
+
+        def f32(v):
+            v = _convert(tb, v)
+            return v.float() if getattr(v, "is_floating_point", lambda: False)() else v
+    elif backend == "jax":
+        jnp = tb.xp
+        x = jnp.asarray(case.args[0]).astype(getattr(jnp, dtype))
+        x32 = x.astype(jnp.float32)
+
+        def f32(v):
+            v = _convert(tb, v)
+            return v.astype("float32") if "float64" in str(getattr(v, "dtype", "")) else v
+    else:
+        raise ValueError(f"check_half: torch or jax, got {backend!r}")
+    rest = [f32(a) for a in case.args[1:]]
+    kwa = {k: f32(v) for k, v in case.kw.items()}
+    try:
+        out = fn(x, *rest, **kwa)
+    except Exception as e:  # noqa: BLE001 - reported
+        case.fail(name, f"raised {type(e).__name__}: {e}", "a float32 result", "-")
+    if "float32" not in str(out.dtype):
+        case.fail(name, "result is not float32", "float32", str(out.dtype))
+    ref = fn(x32, *rest, **kwa)
+    got, want = tb.to_numpy(out), tb.to_numpy(ref)
+    if not _close(got, want, 1e-6, 0.0):
+        case.fail(name, "differs from the same call with the input upcast to float32", want, got)
+
+
+def check_compile(fn, inputs, /, *, kwargs=None, seed=0):
+    """``torch.compile(fn, fullgraph=True)``: no graph break, the eager value."""
+    case = _Case(fn, inputs, kwargs, None, seed)
+    tb = _get("torch")
+    torch = tb.torch
+    conv, ckw = case.on(tb)
+    eager = tb.to_numpy(fn(*conv, **ckw))
+    torch._dynamo.reset()
+    try:
+        explain = torch._dynamo.explain(lambda *a: fn(*a, **ckw))(*conv)
+        if explain.graph_break_count:
+            raise RuntimeError(
+                f"{explain.graph_break_count} graph break(s): {explain.break_reasons}"
+            )
+        compiled = torch.compile(lambda *a: fn(*a, **ckw), fullgraph=True, backend="eager")
+        got = tb.to_numpy(compiled(*conv))
+    except Exception as e:  # noqa: BLE001 - a graph break raises under fullgraph
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        what = f"does not compile without graph breaks: {type(e).__name__}: {first}"
+        case.fail("torch.compile(fullgraph=True)", what, eager, "-")
+    if not _close(got, eager, 1e-9, 1e-12):
+        case.fail("torch.compile(fullgraph=True)", "compiled value differs from eager", eager, got)
+
+
+def catalog_options(info) -> dict:
+    """The check options a catalog entry declares (through ``register(..., **extra)``):
+    ``grad_argnums``; ``fd_gradient=False`` (a stop-gradient inside: finite differences
+    do not apply); ``mask="renormalised"``; ``mean="weighted"``; ``mean_of_none=False``;
+    ``coupled=True`` (entries read their neighbours' inputs: no NaN under the mask);
+    ``batch_axis`` (not 0: no whole-sample NaN)."""
+    return {
+        "poison": not info.extra.get("coupled", False),
+        "rows": info.extra.get("batch_axis", 0) == 0,
+        "grad_argnums": tuple(info.grad_argnums),
+        "fd_gradient": info.extra.get("fd_gradient", True) is not False,
+        "renormalised": info.extra.get("mask") == "renormalised",
+        "mean_of_none": info.extra.get("mean_of_none", True) is not False
+        and info.extra.get("mean") != "weighted",
+    }
+
+
 def assert_backends_agree(
     fn: Callable,
     inputs: Any,
@@ -109,26 +404,35 @@ def assert_backends_agree(
     masks: bool = True,
     half: bool = True,
     compile: bool = True,
+    fd_gradient: bool = True,
+    renormalised: bool = False,
+    mean_of_none: bool = True,
+    poison: bool = True,
+    rows: bool = True,
     seed: int = 0,
 ) -> None:
     """Check a loss on every backend the way the catalog's own losses are checked.
 
     On each backend (default: every installed one, or ``CORELOSSES_TEST_BACKENDS``;
-    jax runs under ``jax.jit`` with x64):
+    jax runs under ``jax.jit`` with x64), in this order, each also public on its own
+    (:func:`check_value`, :func:`check_gradient`, :func:`check_gradients_agree`,
+    :func:`check_reductions`, :func:`check_masks`, :func:`check_half`,
+    :func:`check_compile`):
 
     1. **value** against the float64 NumPy result (``reference`` or ``fn`` on NumPy);
     2. **gradients** of ``sum(fn(...))`` in ``grad_argnums`` against central finite
-       differences of the float64 reference (torch and jax), and torch against jax;
+       differences of the float64 reference (torch and jax; ``fd_gradient=False`` for
+       a loss with a stop-gradient inside), and torch against jax;
     3. **reductions**: ``"sum"`` is the sum of ``"none"`` and ``"mean"`` its mean
-       (when ``fn`` has ``reduction`` and no ``weight``/``mask`` is passed);
+       (unless weighted, or ``mean_of_none=False``);
     4. **masks** (when ``fn`` has ``mask``): a random mask over the unreduced loss,
        NaN and inf written into the first input under it: the value equals the
        masked sum/mean of the clean unreduced loss, the gradient is finite and 0
        under the mask; everything masked gives 0;
-    5. **half precision** (torch): float16 inputs give a float32 result close to
-       the float64 one, with finite gradients;
-    6. **compilation**: ``torch.compile(fn, fullgraph=True)`` gives the eager value
-       (a graph break raises).
+    5. **half precision** (torch, jax): float16 and bfloat16 inputs give a float32
+       result, that of the input upcast to float32;
+    6. **compilation**: ``torch.compile(fn, fullgraph=True)`` without graph breaks
+       gives the eager value.
 
     Parameters
     ----------
@@ -149,6 +453,8 @@ def assert_backends_agree(
         Value tolerances (default :data:`TOLERANCES` ``["float64"]``).
     reductions, masks, half, compile : bool
         Which of checks 3-6 to run.
+    fd_gradient, renormalised, mean_of_none, poison, rows : bool
+        What the loss declares (see :func:`catalog_options` and :func:`check_masks`).
     seed : int
         For the example and the random mask.
 
@@ -165,190 +471,32 @@ def assert_backends_agree(
     >>> x, y = np.linspace(-1, 1, 6).reshape(2, 3), np.zeros((2, 3))
     >>> assert_backends_agree(cl.mse_loss, (x, y), backends=["numpy"])
     """
-    fname = getattr(fn, "__name__", repr(fn))
-    args, kw = _inputs(inputs, kwargs, seed)
-    ref_fn = reference or fn
-    desc = _describe(args, kw)
-    rt, at = TOLERANCES["float64"]
-    rt, at = rtol if rtol is not None else rt, atol if atol is not None else at
     names = list(backends) if backends is not None else _selected()
-    expected = np.asarray(ref_fn(*args, **kw), dtype=np.float64)
     params = _params(fn)
-    fd = None
-    grads: dict[str, list] = {}
+    common = {"kwargs": kwargs, "seed": seed}
+    ga = tuple(grad_argnums)
     for name in names:
-        tb = _get(name)
-        conv = [_convert(tb, a) for a in args]
-        ckw = {k: _convert(tb, v) for k, v in kw.items()}
-        try:
-            got = tb.to_numpy(tb.call(fn, *conv, **ckw))
-        except Exception as e:  # noqa: BLE001 - reported with the backend
-            what = f"raised {type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
-            raise KitError(_report(fname, name, what, desc, expected, "-")) from e
-        if not _close(got, expected, rt, at):
-            raise KitError(
-                _report(fname, name, "value differs from float64 NumPy", desc, expected, got)
-            )
-        if tb.autodiff and grad_argnums:
-            gs = tb.grad(fn, *conv, argnums=tuple(grad_argnums), **ckw)
-            if fd is None:
-                fd = [_fd(ref_fn, args, kw, i) for i in grad_argnums]
-            gr, ga = TOLERANCES["grad"]
-            for i, g, r in zip(grad_argnums, gs, fd):
-                if not np.all(np.isfinite(g)) or not _close(g, r, gr, ga):
-                    what = f"gradient in argument {i} differs from finite differences"
-                    raise KitError(_report(fname, name, what, desc, r, g))
-            grads[name] = gs
+        check_value(fn, inputs, name, reference=reference, rtol=rtol, atol=atol, **common)
+        if fd_gradient:
+            check_gradient(fn, inputs, name, grad_argnums=ga, reference=reference, **common)
         if reductions and "reduction" in params:
-            _check_reductions(fname, tb, fn, conv, ckw, desc, rt, at)
-        if masks and "mask" in params and "mask" not in kw:
-            _check_masks(fname, tb, fn, args, kw, grad_argnums, desc, rt, at, seed)
-    if {"torch", "jax"} <= set(grads):
-        for i, gt, gj in zip(grad_argnums, grads["torch"], grads["jax"]):
-            if not _close(gt, gj, 1e-8, 1e-10):
-                what = f"torch and jax gradients in argument {i} differ"
-                raise KitError(_report(fname, "torch vs jax", what, desc, gj, gt))
-    if "torch" in names and (half or compile):
-        tb = _get("torch")
-        if half:
-            _check_half(fname, tb, fn, args, kw, grad_argnums, desc, expected)
-        if compile:
-            _check_compile(fname, tb, fn, args, kw, desc)
-
-
-#: options after which ``"mean"`` is a weighted mean or counts fewer entries
-_WEIGHTING = ("weight", "class_weight", "ignore_index", "ignore_value", "mask")
-
-
-def _check_reductions(fname, tb, fn, conv, ckw, desc, rt, at):
-    if "reduction" in ckw:
-        return
-    none = tb.to_numpy(tb.call(fn, *conv, **ckw, reduction="none"))
-    checks = [("sum", np.sum(none))]
-    if not any(k in ckw for k in _WEIGHTING):
-        checks.append(("mean", np.mean(none) if none.size else 0.0))
-    for red, want in checks:
-        got = tb.to_numpy(tb.call(fn, *conv, **ckw, reduction=red))
-        if not _close(got, want, rt, at):
-            what = f'reduction="{red}" is not the {red} of reduction="none"'
-            raise KitError(_report(fname, tb.name, what, desc, want, got))
-
-
-def _poisoned(x_shape, m: np.ndarray) -> np.ndarray | None:
-    """The input entries that only masked loss entries read (NaN/inf go there), or None.
-
-    Elementwise losses (input of the loss's shape): every masked entry. Losses that
-    reduce over trailing axes (classes, coordinates, pixels): only the samples
-    (first axis) whose every loss entry is masked, since a masked entry's input
-    may still feed the unmasked entries of its sample (a softmax over classes).
-    """
-    if tuple(x_shape) == tuple(m.shape):
-        return ~m
-    if m.ndim >= 1 and len(x_shape) >= 1 and x_shape[0] == m.shape[0]:
-        rows = ~np.any(m.reshape(m.shape[0], -1), axis=1)
-        return np.broadcast_to(rows.reshape((-1,) + (1,) * (len(x_shape) - 1)), x_shape)
-    return None
-
-
-def _check_masks(fname, tb, fn, args, kw, grad_argnums, desc, rt, at, seed):
-    rng = np.random.default_rng(seed + 1)
-    clean = np.asarray(fn(*args, **kw, reduction="none"), dtype=np.float64)
-    m = rng.uniform(size=clean.shape) < 0.6
-    if m.size:
-        m.flat[0], m.flat[-1] = True, False
-    if m.ndim >= 1 and m.shape[0] >= 2:
-        m[-1] = False  # one whole sample masked
-    dirty = list(args)
-    bad = None
-    if np.issubdtype(np.asarray(args[0]).dtype, np.floating):
-        bad = _poisoned(np.shape(args[0]), m)
-    if bad is not None:
-        x = np.array(args[0], dtype=np.float64)
-        x[bad] = np.where(rng.uniform(size=int(bad.sum())) < 0.5, np.nan, np.inf)
-        dirty[0] = x
-    conv = [_convert(tb, a) for a in dirty]
-    ckw = {k: _convert(tb, v) for k, v in kw.items()}
-    mask = tb.asarray(m)
-    want_sum = float(np.sum(clean[m]))
-    checks = [("sum", want_sum)]
-    if not any(k in kw for k in _WEIGHTING):
-        checks.append(("mean", want_sum / max(int(m.sum()), 1)))
-    for red, want in checks:
-        if "reduction" in kw:
-            break
-        got = tb.to_numpy(tb.call(fn, *conv, **ckw, mask=mask, reduction=red))
-        if not _close(got, want, rt, at):
-            what = f'masked "{red}" differs from the masked {red} of the clean loss (NaN/inf under the mask)'
-            raise KitError(_report(fname, tb.name, what, desc, want, got))
-    none_mask = tb.asarray(np.zeros(clean.shape, dtype=bool))
-    got = tb.to_numpy(tb.call(fn, *conv, **ckw, mask=none_mask))
-    if not _close(got, 0.0, 0, 0):
-        raise KitError(_report(fname, tb.name, "everything masked is not 0", desc, 0.0, got))
-    if tb.autodiff and grad_argnums and bad is not None and 0 in grad_argnums:
-        (g,) = tb.grad(fn, *conv, argnums=(0,), mask=mask, **ckw)
-        if not np.all(np.isfinite(g)) or np.any(g[bad] != 0):
-            what = "gradient under the mask is not exactly 0 (NaN/inf inputs there)"
-            raise KitError(_report(fname, tb.name, what, desc, 0.0, g[bad]))
-
-
-def _check_half(fname, tb, fn, args, kw, grad_argnums, desc, expected):
-    torch = tb.torch
-    conv = [_convert(tb, a, np.float16) for a in args]
-    ckw = {k: _convert(tb, v) for k, v in kw.items()}
-    for i in grad_argnums:
-        if isinstance(conv[i], torch.Tensor) and conv[i].is_floating_point():
-            conv[i] = conv[i].detach().requires_grad_(True)
-    try:
-        out = fn(*conv, **ckw)
-    except Exception as e:  # noqa: BLE001 - reported
-        raise KitError(
-            _report(fname, "torch float16", f"raised {type(e).__name__}: {e}", desc, expected, "-")
-        ) from e
-    if out.dtype != torch.float32:
-        raise KitError(
-            _report(
-                fname, "torch float16", "result is not float32", desc, "float32", str(out.dtype)
+            check_reductions(
+                fn, inputs, name, mean_of_none=mean_of_none, rtol=rtol, atol=atol, **common
             )
-        )
-    hr, ha = TOLERANCES["half"]
-    got = out.detach().double().numpy()
-    if not _close(got, expected, hr, ha + hr * float(np.max(np.abs(expected), initial=0.0))):
-        raise KitError(
-            _report(fname, "torch float16", "value far from float64", desc, expected, got)
-        )
-    leaves = [conv[i] for i in grad_argnums if getattr(conv[i], "requires_grad", False)]
-    if leaves:
-        gs = torch.autograd.grad(out.sum(), leaves, allow_unused=True)
-        for g in gs:
-            if g is not None and not bool(torch.isfinite(g).all()):
-                raise KitError(
-                    _report(fname, "torch float16", "gradient not finite", desc, "finite", g)
-                )
-
-
-def _check_compile(fname, tb, fn, args, kw, desc):
-    torch = tb.torch
-    conv = [_convert(tb, a) for a in args]
-    ckw = {k: _convert(tb, v) for k, v in kw.items()}
-    eager = tb.to_numpy(fn(*conv, **ckw))
-    torch._dynamo.reset()
-    try:
-        compiled = torch.compile(fn, fullgraph=True, backend="eager")
-        got = tb.to_numpy(compiled(*conv, **ckw))
-    except Exception as e:  # noqa: BLE001 - a graph break raises under fullgraph
-        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        raise KitError(
-            _report(
-                fname,
-                "torch.compile(fullgraph=True)",
-                f"does not compile without graph breaks: {type(e).__name__}: {first}",
-                desc,
-                eager,
-                "-",
-            )
-        ) from None
-    if not _close(got, eager, 1e-10, 1e-12):
-        raise KitError(_report(fname, "torch.compile", "compiled value differs", desc, eager, got))
+        if masks and "mask" in params:
+            check_masks(
+                fn, inputs, name, grad_argnums=ga, renormalised=renormalised,
+                mean_of_none=mean_of_none, poison=poison, rows=rows, rtol=rtol, atol=atol,
+                **common,
+            )  # fmt: skip
+    if {"torch", "jax"} <= set(names):
+        check_gradients_agree(fn, inputs, grad_argnums=ga, **common)
+    for name in ("torch", "jax"):
+        if half and name in names and ga:
+            for dt in ("float16", "bfloat16"):
+                check_half(fn, inputs, name, dtype=dt, **common)
+    if compile and "torch" in names:
+        check_compile(fn, inputs, **common)
 
 
 def assert_catalog_consistent(package: str, /, **options: Any) -> list[str]:
@@ -371,12 +519,5 @@ def assert_catalog_consistent(package: str, /, **options: Any) -> list[str]:
     for info in infos:
         if info.example is None:
             raise KitError(f"{info.name}: registered without an example, so it cannot be checked")
-        own = {}
-        if info.extra.get("mean_of_none", True) is False:
-            own["reductions"] = False  # its "mean" is the peer's, not the mean of "none"
-        if info.extra.get("mask") == "renormalised":
-            own["masks"] = False  # a mask changes the other entries' values by design
-        assert_backends_agree(
-            info.fn, info.example, grad_argnums=info.grad_argnums, **{**own, **options}
-        )
+        assert_backends_agree(info.fn, info.example, **{**catalog_options(info), **options})
     return [i.name for i in infos]
