@@ -72,7 +72,7 @@ PEER_NOTES = {
         "(`keras.losses.mean_squared_error`, ...) return one value per sample, the mean over "
         "the last axis; its `Loss` classes then average those over the batch "
         '(`"sum_over_batch_size"`), which equals our `"mean"`. Keras\' `"sum"` sums the '
-        'per-sample means: our `"sum"` divided by the size of the last axis. Keras casts to '
+        'per-sample means: our `"sum"` divided by the size of the last axis. Keras\' `Loss` classes cast to '
         "`floatx` (float32): the rows compare at float32 tolerance. Run with "
         "`KERAS_BACKEND=torch` (or jax): corelosses takes the backend's arrays directly."
     ),
@@ -94,7 +94,9 @@ PEER_NOTES = {
     "kornia": (
         "kornia's robust losses are the scale `c = 1` members of Barron's family: "
         "`kornia(x / c, y / c)` is `cl.robust_loss(x, y, alpha=..., scale=c)`. Its Dice and "
-        "Tversky losses add `eps` to the denominator only: ours with `smooth=0` agree to ~1e-8."
+        "Tversky losses add `eps` to the denominator only: ours with `smooth=0` agree to ~1e-8. "
+        "`kornia.losses.focal_loss` weighs class 0 by `1 - alpha` and the others by `alpha`, and "
+        "its mean also runs over the classes."
     ),
     "segmentation_models_pytorch": (
         "smp does not install with the CPU torch here: these rows are checked against its "
@@ -106,7 +108,9 @@ PEER_NOTES = {
     ),
     "pytorch-metric-learning": (
         "Same call `(embeddings, labels)`. The defaults match (normalised embeddings, pml's "
-        "temperatures and margins); pml's `CircleLoss(m=)` is our `margin=`."
+        "temperatures and margins); pml's `CircleLoss(m=)` is our `margin=`. pml's ArcFace / "
+        "CosFace losses own their class weights `W`; `cl.margin_softmax_loss` takes the cosine "
+        "logits `normalize(e) @ normalize(W)`, so the weights stay in your model."
     ),
     "scikit-learn": "scikit-learn metrics take `(y_true, y_pred)` and return the mean.",
 }
@@ -162,6 +166,7 @@ def _cls(rng):
     k[np.arange(n), t] = True
     return {
         "x": x,
+        "xm": np.where(k, x, -np.inf),
         "t": t,
         "ti": ti,
         "p": _softmax(rng.normal(size=(n, c))),
@@ -332,6 +337,12 @@ def _seg_binary(rng):
     return {"x": x, "y": y}
 
 
+def _masks(rng):
+    y = (rng.uniform(size=(3, 6, 5)) > 0.6).astype(float)
+    y[:, 0, 0] = 1.0
+    return {"pk": rng.uniform(0.01, 0.99, size=(3, 6, 5)), "yk": y}
+
+
 def _boxes(rng):
     def boxes():
         xy = rng.uniform(0, 10, size=(6, 2))
@@ -369,6 +380,7 @@ INPUTS = {
     "ranking": _ranking,
     "seg": _seg,
     "seg_binary": _seg_binary,
+    "masks": _masks,
     "boxes": _boxes,
     "simplex": _simplex,
 }
@@ -422,6 +434,9 @@ ARRAYS = {
     "tpad": "optax label paddings `(N, S)`",
     "sc": "ranking scores `(lists, items)`",
     "rel": "relevance labels",
+    "pk": "predicted foreground probabilities `(N, H, W)`",
+    "yk": "binary masks `(N, H, W)`",
+    "xm": "logits with `-inf` at the excluded classes",
     "b1": "predicted boxes `(N, 4)`, `xyxy`",
     "b2": "target boxes `(N, 4)`, `xyxy`",
 }
@@ -491,8 +506,8 @@ ROWS: list[Row] = [
     ),
     Row(
         "torch",
-        "F.cross_entropy(x, t, reduction='none') * w",
-        "cl.cross_entropy(x, t, weight=w, reduction='none')",
+        'F.cross_entropy(x, t, reduction="none") * w',
+        'cl.cross_entropy(x, t, weight=w, reduction="none")',
         "cls",
         "`weight=` is per sample (per element), not per class",
     ),
@@ -902,6 +917,22 @@ ROWS: list[Row] = [
         "Keras floors the best wrong score at 0: a zero column that is never the target reproduces it",
         **K32,
     ),
+    Row(
+        "keras",
+        "keras.losses.Dice(axis=(1, 2))(yk, pk)",
+        "cl.dice_loss(pk[:, None], yk[:, None], activation=None, smooth=0.0)",
+        "masks",
+        "Keras takes probabilities, no smoothing (epsilon 1e-7 in the denominator); `axis` = the spatial axes",
+        **K32,
+    ),
+    Row(
+        "keras",
+        "keras.losses.Tversky(alpha=0.3, beta=0.7, axis=(1, 2))(yk, pk)",
+        "cl.tversky_loss(pk[:, None], yk[:, None], alpha=0.7, beta=0.3, activation=None, smooth=0.0)",
+        "masks",
+        "Keras' `alpha` weighs the false negatives, ours (MONAI's) the false positives: swap them",
+        **K32,
+    ),
     Row("keras", "keras.losses.MeanSquaredError()(y, x)", "cl.mse_loss(x, y)", "reg", **K32),
     Row(
         "keras",
@@ -1015,6 +1046,13 @@ ROWS: list[Row] = [
         'cl.cross_entropy(x, p, where=k, reduction="none")',
         "cls",
         "`where=` excludes classes from the softmax",
+    ),
+    Row(
+        "optax",
+        "optax.losses.safe_softmax_cross_entropy(xm, oh)",
+        'cl.cross_entropy(xm, oh, reduction="none")',
+        "cls",
+        "`-inf` logits (excluded classes) are safe in ours too: finite values, zero gradients there",
     ),
     Row(
         "optax",
