@@ -161,10 +161,11 @@ def _migration(root: Path) -> None:
         "One table per peer: the peer's call, the corelosses call that computes the same number,",
         "and, where conventions differ, the exact expression that reproduces the peer's value.",
         "Every row is executed by `tests/test_migration.py` on random inputs (both sides, compared",
-        "with a tolerance), so this guide cannot drift from the code. Arrays are named as in the",
-        "tests: `x` logits or predictions, `y` targets, `t` class indices, `m` a mask.",
+        "with a tolerance), so this guide cannot drift from the code. The arrays the calls use:",
         "",
     ]
+    arrays = getattr(mr, "ARRAYS", {})
+    lines += [f"- `{k}`: {v}" for k, v in arrays.items()] + [""]
     for peer, rows in mr.by_peer().items():
         lines += [f"## {peer}", ""]
         intro = mr.PEER_NOTES.get(peer)
