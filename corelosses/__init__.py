@@ -18,16 +18,19 @@ from . import (
     divergence,
     embedding,
     gan,
+    image,
     likelihood,
     margin,
     metric,
     perceptual,
     ranking,
+    registration,
     regression,
     regularizers,
     schedules,
     segmentation,
     sequence,
+    topology,
     transforms,
 )
 from ._registry import LossInfo, catalog, get, register
@@ -37,16 +40,19 @@ from .detection import *  # noqa: F403
 from .divergence import *  # noqa: F403
 from .embedding import *  # noqa: F403
 from .gan import *  # noqa: F403
+from .image import *  # noqa: F403
 from .likelihood import *  # noqa: F403
 from .margin import *  # noqa: F403
 from .metric import *  # noqa: F403
 from .perceptual import *  # noqa: F403
 from .ranking import *  # noqa: F403
+from .registration import *  # noqa: F403
 from .regression import *  # noqa: F403
 from .regularizers import *  # noqa: F403
 from .schedules import *  # noqa: F403
 from .segmentation import *  # noqa: F403
 from .sequence import *  # noqa: F403
+from .topology import *  # noqa: F403
 from .transforms import *  # noqa: F403
 
 __version__ = "0.1.0"
@@ -64,32 +70,38 @@ __all__ = [
     "divergence",
     "embedding",
     "gan",
+    "image",
     "likelihood",
     "margin",
     "metric",
     "perceptual",
     "ranking",
+    "registration",
     "regression",
     "regularizers",
     "schedules",
     "segmentation",
     "sequence",
+    "topology",
     "transforms",
     *classification.__all__,
     *detection.__all__,
     *divergence.__all__,
     *embedding.__all__,
     *gan.__all__,
+    *image.__all__,
     *likelihood.__all__,
     *margin.__all__,
     *metric.__all__,
     *perceptual.__all__,
     *ranking.__all__,
+    *registration.__all__,
     *regression.__all__,
     *regularizers.__all__,
     *schedules.__all__,
     *segmentation.__all__,
     *sequence.__all__,
+    *topology.__all__,
     *transforms.__all__,
 ]
 
