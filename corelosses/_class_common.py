@@ -1,5 +1,5 @@
 """Private helpers of the class losses: the prologues shared by
-:mod:`corelosses.classification`, :mod:`corelosses.divergence`,
+:mod:`corelosses.classification`, :mod:`corelosses.focal`, :mod:`corelosses.divergence`,
 :mod:`corelosses.sparsemax`, :mod:`corelosses.margin` and the bi-tempered
 losses, and the overflow-safe scaled reduction of :mod:`corelosses.divergence`."""
 
@@ -94,12 +94,93 @@ def _class_setup(fname, input, target, axis, from_logits, ignore_index, mask, re
     be, xp, x, y, idx, valid, weight, ax, cshape, C = _class_prologue(
         fname, input, target, axis, ignore_index, mask, weight, reduction, "input"
     )
-    if from_logits:
-        logp = be.log_softmax(x, axis=ax)
-    else:
-        c.check_unit_interval(be, x, fname)
-        logp = _safe_log(xp, x)
+    logp = _log_probs(be, xp, x, ax, from_logits, fname)
     return be, xp, x, logp, y, idx, valid, weight, ax, cshape, C
+
+
+def _log_probs(be, xp, x, ax, from_logits, fname, keep=None):
+    """``log_softmax(x, ax)`` (or the clamped ``log x`` of probabilities).
+
+    With ``keep`` (a boolean array of ``x``'s shape, :func:`_class_keep`) the
+    classes outside it take no part: the softmax runs over the kept classes
+    only (``-inf`` logits there, probabilities renormalized over the kept
+    ones), and their log-probability is ``-inf`` (the caller zeroes their
+    targets). A row with no class kept gets finite, unused values, so a NaN or
+    inf in an excluded logit reaches neither the value nor the gradient.
+    """
+    if keep is not None:
+        some = xp.any(keep, axis=ax, keepdims=True)
+    if from_logits:
+        if keep is not None:
+            # -inf outside keep; 0 in a row with no class kept (finite, unused)
+            x = xp.where(some, xp.where(keep, x, -math.inf), 0.0)
+        return be.log_softmax(x, axis=ax)
+    c.check_unit_interval(be, x, fname)
+    if keep is not None:
+        x = xp.where(keep, x, 0.0)
+        s = xp.sum(x, axis=ax, keepdims=True)
+        x = x / xp.where(s > 0, s, 1.0)
+    return _safe_log(xp, x)
+
+
+def _class_keep(be, xp, where, x, fname):
+    """``where`` (boolean or 0/1, broadcast to ``x``'s shape) as a boolean array."""
+    c.check_broadcastable(fname, "where", where, x.shape)
+    if where.dtype != xp.bool:
+        if not xp.isdtype(where.dtype, ("integral", "real floating")):
+            raise TypeError(f"{fname}: 'where' must be boolean or 0/1, got dtype {where.dtype}")
+        where = where != 0
+    return xp.broadcast_to(where, tuple(x.shape))
+
+
+def _class_axes(fname, input, target, axis, where, class_weight):
+    """Several class axes moved to the end, in the order given, and flattened
+    into one (optax's rule for a tuple ``axis``).
+
+    Returns ``(input, target, where, class_weight, axis)``. Probability targets
+    (input's shape) are folded as the input; class-index targets (the input's
+    shape without the class axes) index the flattened classes (row-major over
+    the class axes in the order given); a ``class_weight`` of the class axes'
+    shape is flattened the same way.
+    """
+    try:
+        axes = tuple(axis)
+    except TypeError:
+        raise TypeError(
+            f"{fname}: 'axis' must be an int or a tuple of ints, got {axis!r}"
+        ) from None
+    nd = input.ndim
+    if not axes:
+        raise ValueError(f"{fname}: 'axis' must name at least one axis, got {axis!r}")
+    axes = tuple(c.normalize_axis(fname, "axis", a, nd) for a in axes)
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"{fname}: 'axis' names an axis twice: {axis!r}")
+    if len(axes) == 1:
+        return input, target, where, class_weight, axes[0]
+    xp = c.backend_of(input, target, where, class_weight).xp
+    rest = tuple(a for a in range(nd) if a not in axes)
+    shape = tuple(input.shape)
+    lead = tuple(shape[a] for a in rest)
+    cdims = tuple(shape[a] for a in axes)
+    flat = (*lead, math.prod(cdims))
+
+    def fold(a):
+        return xp.reshape(xp.permute_dims(a, rest + axes), flat)
+
+    if tuple(target.shape) == shape:
+        target = fold(target)
+    elif tuple(target.shape) != lead:
+        raise ValueError(
+            f"{fname}: 'target' must hold probabilities of the input's shape {shape} or "
+            f"class indices of shape {lead} (without the class axes {axes}), "
+            f"got {tuple(target.shape)}"
+        )
+    if where is not None:
+        c.check_broadcastable(fname, "where", where, shape)
+        where = fold(xp.broadcast_to(where, shape))
+    if class_weight is not None and tuple(class_weight.shape) == cdims:
+        class_weight = xp.reshape(class_weight, (-1,))
+    return fold(input), target, where, class_weight, len(rest)
 
 
 def _class_vector(be, vec, cshape, dtype, fname, argname, num_classes):

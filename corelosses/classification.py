@@ -10,8 +10,17 @@ from typing import Any
 
 from . import _core as c
 from ._bitempered import bi_tempered_binary_logistic_loss, bi_tempered_logistic_loss
-from ._class_common import _class_setup, _class_vector, _on_target, _safe_log
+from ._class_common import (
+    _class_axes,
+    _class_keep,
+    _class_prologue,
+    _class_vector,
+    _log_probs,
+    _on_target,
+    _safe_log,
+)
 from ._registry import register
+from .focal import focal_loss, softmax_focal_loss
 
 Array = Any
 
@@ -49,18 +58,6 @@ def _ex_multiclass(rng):
         "class_weight": rng.uniform(0.5, 2, size=(5,)),
         "label_smoothing": 0.1,
     }
-
-
-def _ex_focal(rng):
-    x = rng.normal(size=(6, 5)) * 3
-    y = (rng.uniform(size=(6, 5)) > 0.7).astype("float64")
-    return (x, y), {"alpha": 0.25, "gamma": 2.0}
-
-
-def _ex_softmax_focal(rng):
-    x = rng.normal(size=(3, 4, 6)) * 2
-    y = rng.integers(0, 4, size=(3, 6))
-    return (x, y), {"axis": 1, "gamma": 1.5, "alpha": rng.uniform(0.2, 1.0, size=(4,))}
 
 
 # ------------------------------------------------------------------- losses
@@ -174,6 +171,7 @@ def binary_cross_entropy(
         "torch.nn.functional.cross_entropy",
         "optax.softmax_cross_entropy",
         "optax.softmax_cross_entropy_with_integer_labels",
+        "optax.safe_softmax_cross_entropy",
     ),
     example=_ex_multiclass,
     mean="weighted",  # with class_weight, "mean" divides by the targets' summed weights
@@ -183,11 +181,12 @@ def cross_entropy(
     target: Array,
     /,
     *,
-    axis: int = -1,
+    axis: int | tuple[int, ...] = -1,
     from_logits: bool = True,
     class_weight: Array | None = None,
     ignore_index: int | None = None,
     label_smoothing: float = 0.0,
+    where: Array | None = None,
     weight: Array | None = None,
     mask: Array | None = None,
     reduction: str = "mean",
@@ -208,6 +207,18 @@ def cross_entropy(
     nothing. Targets are one-hot encoded by comparison, never by indexing, so
     an ``ignore_index`` of -100 is never used as an index.
 
+    A class whose logit is ``-inf`` (an excluded class) adds nothing unless
+    the target puts mass on it: the loss is
+    ``optax.safe_softmax_cross_entropy``'s (``0 log 0 = 0``), finite with a
+    finite gradient, where ``optax.softmax_cross_entropy`` gives NaN.
+    ``where=`` excludes classes without touching the logits, as optax's
+    ``where``: an excluded class takes no part in the softmax (its logit,
+    even NaN or inf, is never read) nor in the target sum, so for each sample
+    the loss is that of the kept classes alone (``C`` in the smoothing is the
+    number of kept classes). A sample with no class kept, or whose class
+    index is excluded, contributes 0 (optax's integer-label version gives the
+    latter the kept classes' logsumexp minus the target's logit).
+
     Bad targets: class indices outside ``[0, C)`` (other than
     ``ignore_index``) and probability targets outside [0, 1] raise a
     ``ValueError`` wherever the values can be read without a trace or a device
@@ -226,14 +237,25 @@ def cross_entropy(
     target : array
         Integer class indices (input's shape without ``axis``) or
         probabilities (input's shape).
-    axis : int
-        The class axis (``1`` for PyTorch's ``(N, C, ...)`` layout).
+    axis : int or tuple of int
+        The class axis (``1`` for PyTorch's ``(N, C, ...)`` layout), or
+        several (``optax.softmax_cross_entropy(..., axis=(a, b))``): the
+        classes are then the entries of the class axes together, moved to
+        the end in the order given and flattened; a class index (target
+        without the class axes) is a row-major flat index into them, as in
+        optax's integer-label version; ``class_weight`` has the class axes'
+        shape or its flattened length. No axis may appear twice.
     class_weight : array, optional
         One weight per class.
     ignore_index : int, optional
         Class index to ignore (class-index targets only).
     label_smoothing : float
         ``s`` in [0, 1).
+    where : array, optional
+        Classes to keep (boolean or 0/1), broadcast against ``input`` (a
+        ``(C,)`` array keeps the same classes in every sample). optax's
+        per-sample ``where`` of the loss's shape is our ``mask=`` (optax then
+        still counts the excluded samples in its mean, we do not).
     weight : array, optional
         Per-sample weight, broadcast to the unreduced loss.
     mask, reduction
@@ -245,6 +267,9 @@ def cross_entropy(
     >>> logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 3.0]])
     >>> round(float(cl.cross_entropy(logits, np.array([0, 2]))), 6)
     0.175456
+    >>> keep = np.array([True, True, False])
+    >>> round(float(cl.cross_entropy(logits, np.array([0, 1]), where=keep)), 6)
+    0.422905
     """
     fname = "cross_entropy"
     if (
@@ -253,6 +278,7 @@ def cross_entropy(
         and ignore_index is None
         and weight is None
         and mask is None
+        and where is None
         and type(label_smoothing) in _PLAIN_ZERO
         and label_smoothing == 0
     ):
@@ -260,14 +286,28 @@ def cross_entropy(
         c.check_reduction(fname, reduction)
         try:
             out = c.backend_of(input, target).cross_entropy_native(input, target, axis, reduction)
-        except (IndexError, RuntimeError, ValueError):
-            out = None  # bad indices: the definition below names the problem
+        except (IndexError, RuntimeError, TypeError, ValueError):
+            out = None  # bad indices (or a tuple axis): the definition below names it
         if out is not None:
             return out
     c.check_number(fname, "label_smoothing", label_smoothing, low=0, high=1, high_open=True)
-    be, xp, x, logp, y, idx, valid, weight, ax, cshape, C = _class_setup(
-        fname, input, target, axis, from_logits, ignore_index, mask, reduction, weight
+    if type(axis) is not int:
+        input, target, where, class_weight, axis = _class_axes(
+            fname, input, target, axis, where, class_weight
+        )
+    be, xp, x, y, idx, valid, weight, ax, cshape, C = _class_prologue(
+        fname, input, target, axis, ignore_index, mask, weight, reduction, "input"
     )
+    keep = None if where is None else _class_keep(be, xp, where, x, fname)
+    logp = _log_probs(be, xp, x, ax, from_logits, fname, keep)
+    share = label_smoothing / C
+    lp = logp
+    if keep is not None:
+        y = xp.where(keep, y, 0.0)  # excluded classes take no part in the target
+        lp = xp.where(keep, logp, 0.0)  # -inf there
+        if label_smoothing:
+            n = xp.sum(xp.astype(keep, x.dtype), axis=ax, keepdims=True)
+            share = xp.where(keep, label_smoothing / xp.where(n > 0, n, 1.0), 0.0)
     cw = _class_vector(be, class_weight, cshape, x.dtype, fname, "class_weight", C)
     ty = y if cw is None else y * cw
     nll = -xp.sum(ty * _on_target(xp, ty, logp), axis=ax)
@@ -277,148 +317,15 @@ def cross_entropy(
             # the uniform part: every class with weight w_c (a zero weight drops it)
             # scaled by s / C before the sum: the terms, and the sum, fit the dtype
             # wherever the smoothed loss does (w_c log p_c alone may not)
-            share = label_smoothing / C
             sw = share if cw is None else share * cw
-            smooth = xp.sum(sw * (logp if cw is None else _on_target(xp, cw, logp)), axis=ax)
+            smooth = xp.sum(sw * (lp if cw is None else _on_target(xp, cw, lp)), axis=ax)
             nll = (1.0 - label_smoothing) * nll - smooth
         if cw is not None and reduction == "mean":
             # PyTorch divides by the summed weights of the valid targets; a
             # per-sample ``weight`` multiplies the loss only (as BCE's weight).
             denom = xp.sum(c.sanitize(xp, valid, xp.sum(ty, axis=ax)))
     elif label_smoothing:
-        ys = (1.0 - label_smoothing) * y + label_smoothing / C
+        ys = (1.0 - label_smoothing) * y + share
         tys = ys if cw is None else ys * cw
         nll = -xp.sum(tys * _on_target(xp, tys, logp), axis=ax)
     return c.reduce(be, nll, reduction, weight=weight, valid=valid, denom=denom)
-
-
-@register(
-    "classification",
-    "Lin et al. 2017, Focal Loss for Dense Object Detection; torchvision.ops.sigmoid_focal_loss",
-    peers=("torchvision.ops.sigmoid_focal_loss", "optax.sigmoid_focal_loss"),
-    example=_ex_focal,
-)
-def focal_loss(
-    input: Array,
-    target: Array,
-    /,
-    *,
-    alpha: float | None = 0.25,
-    gamma: float = 2.0,
-    from_logits: bool = True,
-    weight: Array | None = None,
-    mask: Array | None = None,
-    reduction: str = "mean",
-) -> Array:
-    r"""Binary (sigmoid) focal loss, torchvision's formula and alpha convention.
-
-    .. math::
-        \ell = \alpha_t\, (1 - p_t)^\gamma\, \mathrm{BCE}(x, y), \quad
-        p_t = p y + (1 - p)(1 - y), \quad \alpha_t = \alpha y + (1 - \alpha)(1 - y)
-
-    with ``p = sigmoid(x)`` (or ``x`` itself when ``from_logits=False``).
-    ``alpha=None`` switches the class balancing off; ``gamma`` must be finite
-    and targets lie in [0, 1] (checked as in :func:`binary_cross_entropy`).
-    For non-integer ``gamma``
-    the modulating factor is ``exp(gamma log(1 - p_t))`` behind a
-    double-``where``, so ``1 - p_t = 0`` gives a zero, finite gradient.
-
-    Examples
-    --------
-    >>> import numpy as np, corelosses as cl
-    >>> x = np.array([3.0, -2.0]); y = np.array([1.0, 1.0])
-    >>> round(float(cl.focal_loss(x, y, reduction="sum")), 6)
-    0.412547
-    """
-    fname = "focal_loss"
-    c.check_number(fname, "gamma", gamma, low=0, finite=True)
-    c.check_number(fname, "alpha", alpha, low=0, high=1, allow_none=True)
-    be, xp, x, y, weight, valid = c.pair_setup(
-        fname, input, target, weight=weight, mask=mask, reduction=reduction
-    )
-    c.check_unit_interval(be, y, fname, "target")
-    if from_logits:
-        ce = be.bce_with_logits(x, y)
-        # sigmoid of the logit clipped where it saturates (1 from 40 on, 0 below -745 in
-        # float64, sooner in float32): the same p, and no 0 * inf in the backward pass,
-        # where ce past float32's max / 2 (|x| > 1.7e38) times (1 - p_t)'s slope
-        # overflows before meeting the sigmoid's zero slope
-        p = be.sigmoid(be.clip_scalar(x, -745.0, 40.0))
-    else:
-        c.check_unit_interval(be, x, fname)
-        ce = -(y * _safe_log(xp, x) + (1.0 - y) * _safe_log(xp, 1.0 - x))
-        p = x
-    one_m_pt = p + y - 2.0 * p * y  # = p (1 - y) + (1 - p) y
-    loss = ce * _modulating(xp, one_m_pt, gamma)
-    if alpha is not None:
-        loss = (alpha * y + (1.0 - alpha) * (1.0 - y)) * loss
-    return c.reduce(be, loss, reduction, weight=weight, valid=valid)
-
-
-def _modulating(xp: Any, u: Array, gamma: float) -> Array:
-    """``u ** gamma`` for ``u`` in [0, 1] with a finite gradient at ``u = 0``."""
-    if gamma == 0:
-        return xp.ones_like(u)
-    if float(gamma).is_integer():
-        g = int(gamma)
-        return u if g == 1 else u**g
-    pos = u > 0
-    return xp.where(pos, xp.exp(gamma * xp.log(xp.where(pos, u, 1.0))), 0.0)
-
-
-@register(
-    "classification",
-    "Lin et al. 2017 (softmax form, as in their multi-class experiments); kornia.losses.focal_loss",
-    peers=("torch.nn.functional.cross_entropy (gamma=0)", "kornia.losses.focal_loss"),
-    example=_ex_softmax_focal,
-)
-def softmax_focal_loss(
-    input: Array,
-    target: Array,
-    /,
-    *,
-    gamma: float = 2.0,
-    alpha: float | Array | None = None,
-    axis: int = -1,
-    from_logits: bool = True,
-    ignore_index: int | None = None,
-    weight: Array | None = None,
-    mask: Array | None = None,
-    reduction: str = "mean",
-) -> Array:
-    r"""Multi-class focal loss on a softmax (not one-vs-rest sigmoids).
-
-    .. math::
-        \ell = -\sum_c \alpha_c\, y_c\, (1 - p_c)^\gamma \log p_c
-
-    with ``p = softmax(input, axis)``; ``y`` is the one-hot encoding of class
-    indices or a probability target. ``alpha`` is None (no weighting), a
-    scalar applied to every class, or one weight per class. ``gamma = 0``
-    with ``alpha=None`` is exactly :func:`cross_entropy`. ``"mean"`` divides
-    by the number of valid samples.
-
-    Examples
-    --------
-    >>> import numpy as np, corelosses as cl
-    >>> x = np.array([[2.0, 0.0, -1.0]])
-    >>> round(float(cl.softmax_focal_loss(x, np.array([0]), gamma=2.0)), 6)
-    0.004144
-    """
-    fname = "softmax_focal_loss"
-    c.check_number(fname, "gamma", gamma, low=0, finite=True)
-    be, xp, x, logp, y, idx, valid, weight, ax, cshape, C = _class_setup(
-        fname, input, target, axis, from_logits, ignore_index, mask, reduction, weight
-    )
-    # log p clipped where exp underflows to 0 anyway: the same p, and for a target
-    # class at log p = -inf (a logit gap past the float max: loss +inf) no
-    # inf * 0 = NaN in the backward pass through (1 - p) ** gamma
-    p = xp.exp(be.clip_scalar(logp, -745.0, 0.0))
-    term = _modulating(xp, 1.0 - p, gamma) * _on_target(xp, y, logp)
-    if alpha is not None:
-        if isinstance(alpha, (int, float)):
-            c.check_number(fname, "alpha", alpha, low=0, finite=True)
-            term = alpha * term
-        else:
-            term = term * _class_vector(be, alpha, cshape, x.dtype, fname, "alpha", C)
-    loss = -xp.sum(y * term, axis=ax)
-    return c.reduce(be, loss, reduction, weight=weight, valid=valid)

@@ -252,6 +252,13 @@ def nll_loss(
     0.43375
     """
     fname = "nll_loss"
+    if ignore_index is None and weight is None and mask is None:
+        c.check_reduction(fname, reduction)
+        out = c.backend_of(log_probs, target).nll_native(
+            log_probs, target, axis, class_weight, reduction
+        )
+        if out is not None:  # the plain case in one native kernel (same function)
+            return out
     gather = hasattr(c.backend_of(log_probs).xp, "take_along_axis")
     be, xp, x, y, idx, valid, weight, ax, cshape, C = _class_prologue(
         fname,
@@ -396,6 +403,14 @@ def kl_divergence(
     fname = "kl_divergence"
     _check_bool(fname, "log_input", log_input)
     _check_bool(fname, "log_target", log_target)
+    if log_input and weight is None and mask is None:
+        c.check_reduction(fname, reduction)
+        be = c.backend_of(input, target)
+        out = be.kl_div_native(input, target, axis, log_target, reduction)
+        if out is not None:  # the plain case in one native kernel (same function)
+            if not log_target:
+                _check_probs(be, target, fname, "target", "", upper=True)
+            return out
     be, xp, x, t, weight, valid, ax = _pair_prologue(
         fname, input, target, axis, mask, weight, reduction
     )

@@ -122,6 +122,11 @@ def poisson_nll_loss(
     _check_bool(fname, "log_input", log_input)
     _check_bool(fname, "full", full)
     _check_eps(fname, eps, low_open=False)
+    if log_input and weight is None and mask is None and ignore_value is None:
+        c.check_reduction(fname, reduction)
+        out = c.backend_of(input, target).poisson_nll_native(input, target, full, reduction)
+        if out is not None:  # the plain case in one native kernel (same function)
+            return out
     be, xp, x, y, w, valid = c.pair_setup(
         fname,
         input,
@@ -246,7 +251,12 @@ def gaussian_nll_loss(
             f"{fname}: 'var' must be an array or a real number, got {type(var).__name__} {var!r}"
         )
     else:
-        c.backend_of(input, target, var, weight, mask)  # mixed namespaces: TypeError
+        be = c.backend_of(input, target, var, weight, mask)  # mixed namespaces: TypeError
+        if weight is None and mask is None and ignore_value is None:
+            c.check_reduction(fname, reduction)
+            out = be.gaussian_nll_native(input, target, var, full, eps, reduction)
+            if out is not None:  # the plain case in native kernels (same function)
+                return out
     be, xp, x, y, w, valid = c.pair_setup(
         fname,
         input,

@@ -407,6 +407,13 @@ def multiclass_hinge_loss(
     c.check_choice(fname, "kind", kind, KINDS)
     c.check_number(fname, "margin", margin, finite=True)
     _check_p(fname, p)
+    if kind == "weston_watkins" and weight is None and mask is None:
+        c.check_reduction(fname, reduction)
+        out = c.backend_of(input, target).multi_margin_native(
+            input, target, axis, p, margin, class_weight, reduction
+        )
+        if out is not None:  # the plain case in one native kernel (same function)
+            return out
     be, xp, x, y, valid, weight, ax, cshape, C = _indices_prologue(
         fname, input, target, axis, weight, mask, reduction
     )

@@ -61,6 +61,18 @@ INDEPENDENT_ARRAYS = {
     "gan_discriminator_loss": "real and fake are separate batches",
 }
 
+#: (loss, argument index, shape perturbation) that gives another valid layout, or
+#: whose inconsistency is in the values (checked where concrete only), with the reason.
+SHAPE_CASE_EXEMPT = {
+    ("ctc_loss", 1, "flatten"): "1-D targets are PyTorch's concatenated layout",
+    ("ctc_loss", 1, "drop_trailing"): "value",  # target_lengths > S: a value check
+}
+
+#: Losses whose first array's leading axis is not the batch, with the reason.
+NOT_BATCH_LEADING = {
+    "ctc_loss": "log_probs is time-major (T, N, C): empty batch tested in test_ctc.py",
+}
+
 
 def _skip_unsupported(xp, info):
     if xp.name not in info.backends:
@@ -138,9 +150,12 @@ def _shape_cases():
 
 
 @pytest.mark.parametrize("info,i,perturb", _shape_cases())
-def test_wrong_shape_names_argument(xp, info, i, perturb):
+def test_wrong_shape_names_argument(xp, info, i, perturb, request):
     """A second/third positional array of the wrong rank or size names itself."""
     _skip_unsupported(xp, info)
+    why = SHAPE_CASE_EXEMPT.get((info.name, i, request.node.callspec.id.rsplit("-", 1)[-1]))
+    if why is not None and (why != "value" or xp.name not in CONCRETE):
+        pytest.skip(why)
     args, kw = example(info)
     bad = perturb(args[i])
     if bad is None:
@@ -341,6 +356,8 @@ def test_empty_batch(xp, info):
     Consistent with the all-masked rule (mean over zero valid entries is 0).
     """
     _skip_unsupported(xp, info)
+    if info.name in NOT_BATCH_LEADING:
+        pytest.skip(NOT_BATCH_LEADING[info.name])
     case = _empty_case(info)
     if case is None or case[2] is None:
         pytest.skip("no batch axis or no reduction")

@@ -24,11 +24,23 @@ def _data(kind: str, n: int, seed: int = 0):
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    if kind == "classes":
+    if kind in ("classes", "nll", "logprobs"):
         c = min(NUM_CLASSES, n)
         x = (rng.standard_normal((n // c, c)) * 2).astype(np.float32)
+        if kind != "classes":  # log-probabilities (nll_loss, kl_divergence)
+            x = x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
+        if kind == "logprobs":  # target probabilities, none 0
+            z = np.exp(rng.standard_normal((n // c, c)) * 2)
+            return x, (z / z.sum(axis=-1, keepdims=True)).astype(np.float32)
         t = rng.integers(0, c, size=(n // c,)).astype(np.int64)
         return x, t
+    if kind == "poisson":  # log-rates and counts
+        x = (rng.standard_normal(n) * 0.5).astype(np.float32)
+        return x, rng.poisson(np.exp(x)).astype(np.float32)
+    if kind == "gaussian":  # means, and the targets and variances stacked: (2, n)
+        x = (rng.standard_normal(n) * 2).astype(np.float32)
+        y = np.stack([rng.standard_normal(n) * 2, rng.uniform(0.5, 2.0, size=n)])
+        return x, y.astype(np.float32)
     x = (rng.standard_normal(n) * 2).astype(np.float32)
     if kind == "binary":
         y = (rng.uniform(size=n) > 0.7).astype(np.float32)
@@ -52,8 +64,9 @@ def torch_pairs() -> list[Pair]:
         tv_name = "torchvision.ops.sigmoid_focal_loss"
     except Exception:  # noqa: BLE001
 
-        def tv_focal(x, y, alpha=0.25, gamma=2.0):
+        def tv_focal(x, y):
             # torchvision.ops.sigmoid_focal_loss, verbatim (reduction="mean")
+            alpha, gamma = 0.25, 2.0
             p = torch.sigmoid(x)
             ce_loss = F.binary_cross_entropy_with_logits(x, y, reduction="none")
             p_t = p * y + (1 - p) * (1 - y)
@@ -89,8 +102,45 @@ def torch_pairs() -> list[Pair]:
             lambda x, y: F.huber_loss(x, y),
         ),
     ]
+    pairs += _catalog2_torch_pairs(cl, F)
     pairs += _optional_torch_pairs(cl)
     return pairs
+
+
+def _catalog2_torch_pairs(cl, F) -> list[Pair]:
+    """Divergences and likelihoods against their ``torch.nn.functional`` kernels."""
+    return [
+        Pair(
+            "kl_divergence",
+            "F.kl_div (batchmean)",
+            "logprobs",
+            lambda x, t: cl.kl_divergence(x, t),
+            lambda x, t: F.kl_div(x, t, reduction="batchmean"),
+        ),
+        Pair(
+            "nll_loss",
+            "F.nll_loss",
+            "nll",
+            lambda x, t: cl.nll_loss(x, t),
+            lambda x, t: F.nll_loss(x, t),
+            elementwise=False,
+        ),
+        Pair(
+            "poisson_nll_loss",
+            "F.poisson_nll_loss",
+            "poisson",
+            lambda x, y: cl.poisson_nll_loss(x, y),
+            lambda x, y: F.poisson_nll_loss(x, y),
+        ),
+        Pair(
+            "gaussian_nll_loss",
+            "F.gaussian_nll_loss",
+            "gaussian",
+            lambda x, y: cl.gaussian_nll_loss(x, y[0], y[1]),
+            lambda x, y: F.gaussian_nll_loss(x, y[0], y[1]),
+            elementwise=False,  # three arrays read
+        ),
+    ]
 
 
 def _optional_torch_pairs(cl) -> list[Pair]:
@@ -187,6 +237,13 @@ def jax_pairs() -> list[Pair]:
             "regression",
             lambda x, y: cl.huber_loss(x, y),
             lambda x, y: jnp.mean(optax.huber_loss(x, y, delta=1.0)),
+        ),
+        Pair(
+            "kl_divergence",
+            "optax.kl_divergence",
+            "logprobs",
+            lambda x, t: cl.kl_divergence(x, t),
+            lambda x, t: jnp.mean(optax.kl_divergence(x, t)),
         ),
     ]
 

@@ -8,6 +8,7 @@ primitive and the fallback for any namespace we do not know.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -176,6 +177,126 @@ class Backend:
             return (1.0 - y) * x + sp
         return (1.0 - y) * x + (1.0 + (pos_weight - 1.0) * y) * sp
 
+    def scan(self, step: Callable, carry: Any, xs: Any) -> Any:
+        """The final carry of ``carry = step(carry, x)`` over the leading axis of
+        ``xs`` (an array or a tuple of arrays sliced together): a Python loop here,
+        ``jax.lax.scan`` under JAX (one traced step under ``jax.jit``)."""
+        seq = xs if isinstance(xs, tuple) else (xs,)
+        for t in range(seq[0].shape[0]):
+            item = tuple(a[t, ...] for a in seq)
+            carry = step(carry, item if isinstance(xs, tuple) else item[0])
+        return carry
+
+    def max_pool(self, x: Array, window: tuple[int, ...], axes: tuple[int, ...]) -> Array:
+        """Sliding-window maximum over ``axes`` (odd ``window`` sizes, stride 1, "same"
+        output shape, padding with ``-inf``): a box maximum is the maximum over each
+        axis in turn, of ``window[i]`` shifted slices (min pooling is ``-max_pool(-x)``)."""
+        xp = self.xp
+        for w, ax in zip(window, axes):
+            h = w // 2
+            if h == 0:
+                continue
+            n = x.shape[ax]
+            idx = [slice(None)] * x.ndim
+            idx[ax] = slice(0, 1)
+            pad = xp.full_like(x[tuple(idx)], -math.inf)  # same device and dtype as x
+            xpad = xp.concat([pad] * h + [x] + [pad] * h, axis=ax)
+            out = None
+            for k in range(w):
+                idx[ax] = slice(k, k + n)
+                s = xpad[tuple(idx)]
+                out = s if out is None else xp.maximum(out, s)
+            x = out
+        return x
+
+    # ------------------------------------------ separable window filter (image losses)
+    def window_filter(
+        self, x: Array, kernel: tuple[float, ...], axes: tuple[int, ...], padding: str = "valid"
+    ) -> Array:
+        """Correlate ``x`` with the 1-D ``kernel`` (Python floats) along each of ``axes``
+        in turn: ``out[i] = sum_k kernel[k] * x[i + k]`` (a separable filter).
+
+        ``padding``: ``"valid"`` (each axis shrinks by ``len(kernel) - 1``), ``"zeros"``
+        or ``"reflect"`` (``(len(kernel) - 1) // 2`` entries each side: the size is kept
+        for odd kernels; ``"reflect"`` mirrors without repeating the edge, as NumPy's and
+        torch's ``"reflect"``, and needs more entries than that). The definition: sums of
+        shifted slices; torch and jax run one native 1-D convolution per axis.
+        """
+        K = len(kernel)
+        for ax in axes:
+            x = self._window_pad(x, ax, (K - 1) // 2, padding)
+            n = x.shape[ax] - K + 1
+            idx = [slice(None)] * x.ndim
+            out = None
+            for k, w in enumerate(kernel):
+                idx[ax] = slice(k, k + n)
+                term = x[tuple(idx)]
+                term = term if w == 1.0 else term * w
+                out = term if out is None else out + term
+            x = out
+        return x
+
+    def _window_pad(self, x: Array, ax: int, p: int, padding: str) -> Array:
+        if padding == "valid" or p == 0:
+            return x
+        xp = self.xp
+        n = x.shape[ax]
+        idx = [slice(None)] * x.ndim
+        if padding == "zeros":
+            idx[ax] = slice(0, 1)
+            z = xp.zeros_like(x[tuple(idx)])
+            return xp.concat([z] * p + [x] + [z] * p, axis=ax)
+        idx[ax] = slice(1, p + 1)
+        left = xp.flip(x[tuple(idx)], axis=ax)
+        idx[ax] = slice(n - p - 1, n - 1)
+        right = xp.flip(x[tuple(idx)], axis=ax)
+        return xp.concat([left, x, right], axis=ax)
+
+    # ------------------------------------------------- resizing (deep supervision)
+    def resize(
+        self, x: Array, shape: tuple[int, ...], axes: tuple[int, ...], method: str = "nearest"
+    ) -> Array:
+        """``x`` resized to ``shape`` along ``axes`` (one size per axis), half-pixel centres.
+
+        ``"nearest"``: output ``i`` takes input ``floor((i + 0.5) * n_in / n_out)``
+        (torch's ``"nearest-exact"``, jax's ``"nearest"``; any dtype): a strided
+        slice for an integer down-sampling factor, an index gather otherwise.
+        ``"linear"``: (multi)linear interpolation at ``(i + 0.5) * n_in / n_out - 0.5``
+        clamped to ``[0, n_in - 1]`` (torch's ``align_corners=False``, no antialias;
+        floating ``x``). Axes keep their order; the definition, applied per axis.
+        """
+        xp = self.xp
+        for ax, n_out in zip(axes, shape):
+            n_in = x.shape[ax]
+            if n_in == n_out:
+                continue
+            idx = [slice(None)] * x.ndim
+            scale = n_in / n_out
+            if method == "nearest":
+                if n_in % n_out == 0:
+                    f = n_in // n_out
+                    idx[ax] = slice(f // 2, None, f)
+                    x = x[tuple(idx)]
+                    continue
+                src = [min(int((i + 0.5) * scale), n_in - 1) for i in range(n_out)]
+                x = xp.take(x, xp.asarray(src, device=self.device(x)), axis=ax)
+                continue
+            pos = [max((i + 0.5) * scale - 0.5, 0.0) for i in range(n_out)]
+            i0 = [min(int(p), n_in - 1) for p in pos]
+            i1 = [min(i + 1, n_in - 1) for i in i0]
+            lam = [p - i for p, i in zip(pos, i0)]
+            dev = self.device(x)
+            bshape = [1] * x.ndim
+            bshape[ax] = n_out
+            w1 = xp.reshape(xp.asarray(lam, dtype=x.dtype, device=dev), tuple(bshape))
+            w0 = xp.reshape(
+                xp.asarray([1.0 - v for v in lam], dtype=x.dtype, device=dev), tuple(bshape)
+            )
+            a = xp.take(x, xp.asarray(i0, device=dev), axis=ax)
+            b = xp.take(x, xp.asarray(i1, device=dev), axis=ax)
+            x = a * w0 + b * w1
+        return x
+
     # -------------------------------------------------- fused whole-loss kernels
     # A framework may compute a whole loss in one native call where, for the
     # plain case (no mask, weight or other option), it is the same function as
@@ -195,6 +316,53 @@ class Backend:
 
     def huber_native(self, x: Array, y: Array, delta: float, reduction: str) -> Array | None:
         """Reduced Huber loss, or None."""
+        return None
+
+    def ctc_native(
+        self,
+        log_probs: Array,
+        targets: Array,
+        input_lengths: Array,
+        target_lengths: Array,
+        blank: int,
+    ) -> Array | None:
+        """Per-sequence CTC negative log-likelihood ``(N,)`` (``+inf`` where impossible,
+        the exact gradient), or None."""
+        return None
+
+    def nll_native(
+        self, x: Array, target: Array, axis: int, class_weight: Array | None, reduction: str
+    ) -> Array | None:
+        """``nll_loss`` of log-probabilities ``x`` and class indices, or None."""
+        return None
+
+    def kl_div_native(
+        self, x: Array, target: Array, axis: int, log_target: bool, reduction: str
+    ) -> Array | None:
+        """``kl_divergence`` of log-probabilities ``x`` (rows on ``axis``), or None."""
+        return None
+
+    def poisson_nll_native(self, x: Array, y: Array, full: bool, reduction: str) -> Array | None:
+        """``poisson_nll_loss`` of log-rates ``x`` and counts ``y``, or None."""
+        return None
+
+    def gaussian_nll_native(
+        self, x: Array, y: Array, var: Array, full: bool, eps: float, reduction: str
+    ) -> Array | None:
+        """``gaussian_nll_loss`` with ``var`` of the input's shape, or None."""
+        return None
+
+    def multi_margin_native(
+        self,
+        x: Array,
+        target: Array,
+        axis: int,
+        p: int,
+        margin: float,
+        class_weight: Array | None,
+        reduction: str,
+    ) -> Array | None:
+        """Weston-Watkins ``multiclass_hinge_loss`` of scores and class indices, or None."""
         return None
 
 

@@ -62,6 +62,53 @@ class JaxBackend(Backend):
         (g,) = vjp(jnp.ones_like(y))
         return y, g
 
+    def scan(self, step, carry, xs):
+        # one traced step whatever the length (a Python loop would unroll under jit)
+        return jax.lax.scan(lambda c, x: (step(c, x), None), carry, xs)[0]
+
+    def max_pool(self, x, window, axes):
+        # lax.reduce_window with a -inf init and explicit padding: the same maximum
+        if not self.native or any(w % 2 == 0 for w in window):
+            return super().max_pool(x, window, axes)
+        dims = [1] * x.ndim
+        pads = [(0, 0)] * x.ndim
+        for w, ax in zip(window, axes):
+            dims[ax % x.ndim] = w
+            pads[ax % x.ndim] = (w // 2, w // 2)
+        # a Python -inf: lax recognises the max monoid (reduce_window_max, differentiable)
+        return jax.lax.reduce_window(x, -np.inf, jax.lax.max, tuple(dims), (1,) * x.ndim, pads)
+
+    def resize(self, x, shape, axes, method="nearest"):
+        # jax.image.resize: half-pixel "nearest" and (without antialias) "linear" are
+        # the definition's rules
+        if not self.native or not jnp.issubdtype(x.dtype, jnp.floating) or x.size == 0:
+            return super().resize(x, shape, axes, method)
+        full = list(x.shape)
+        for a, n in zip(axes, shape):
+            full[a % x.ndim] = n
+        return jax.image.resize(x, tuple(full), method=method, antialias=False)
+
+    def window_filter(self, x, kernel, axes, padding="valid"):
+        # one lax.conv_general_dilated per axis on the (rows, 1, length) view: the
+        # definition's sum of shifted slices (a correlation), at full precision
+        if not self.native or x.size == 0:
+            return super().window_filter(x, kernel, axes, padding)
+        K = len(kernel)
+        w = jnp.asarray(kernel, dtype=x.dtype).reshape(1, 1, K)
+        p = (K - 1) // 2 if padding != "valid" else 0
+        for ax in axes:
+            y = jnp.moveaxis(x, ax, -1)
+            lead = y.shape[:-1]
+            y = y.reshape(int(np.prod(lead)), 1, y.shape[-1])
+            if padding == "reflect" and p:
+                y = jnp.pad(y, ((0, 0), (0, 0), (p, p)), mode="reflect")
+            pads = [(p, p)] if padding == "zeros" else [(0, 0)]
+            y = jax.lax.conv_general_dilated(
+                y, w, (1,), pads, precision=jax.lax.Precision.HIGHEST
+            )
+            x = jnp.moveaxis(y.reshape(*lead, y.shape[-1]), -1, ax)
+        return x
+
     def softplus(self, x):
         return jax.nn.softplus(x) if self.native else super().softplus(x)
 
@@ -146,7 +193,7 @@ try:  # whether a trace is under way (no public API; without it nothing is check
 
     _TRACE_CTX.is_top_level  # noqa: B018
 except (ImportError, AttributeError):  # pragma: no cover - another jax version
-    _TRACE_CTX = None
+    _TRACE_CTX = None  # type: ignore[assignment]
 
 
 def make(xp):

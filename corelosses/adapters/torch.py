@@ -6,6 +6,8 @@ never imports torch.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -165,6 +167,58 @@ class TorchBackend(Backend):
             return super().bce_with_logits(x, y, pos_weight)
         return F.binary_cross_entropy_with_logits(x, y, pos_weight=pos_weight, reduction="none")
 
+    def max_pool(self, x, window, axes):
+        # F.max_pool2d/3d over the trailing 2 or 3 axes of a 4-D/5-D floating tensor:
+        # the same maximum with implicit -inf padding (odd windows, stride 1)
+        d = len(axes)
+        if (
+            not self.native
+            or d not in (2, 3)
+            or x.ndim != d + 2
+            or tuple(a % x.ndim for a in axes) != tuple(range(2, x.ndim))
+            or any(w % 2 == 0 for w in window)
+            or not x.is_floating_point()
+        ):
+            return super().max_pool(x, window, axes)
+        pool = F.max_pool2d if d == 2 else F.max_pool3d
+        return pool(x, tuple(window), stride=1, padding=tuple(w // 2 for w in window))
+
+    def resize(self, x, shape, axes, method="nearest"):
+        # F.interpolate on (N, C, *spatial) with the spatial axes trailing: "nearest-exact"
+        # and align_corners=False linear are the definition's half-pixel rules
+        k = len(axes)
+        if (
+            not self.native
+            or not x.is_floating_point()
+            or not 1 <= k <= 3
+            or x.ndim != k + 2
+            or tuple(a % x.ndim for a in axes) != tuple(range(2, x.ndim))
+            or x.numel() == 0
+        ):
+            return super().resize(x, shape, axes, method)
+        if method == "nearest":
+            return F.interpolate(x, size=tuple(shape), mode="nearest-exact")
+        mode = ("linear", "bilinear", "trilinear")[k - 1]
+        return F.interpolate(x, size=tuple(shape), mode=mode, align_corners=False)
+
+    def window_filter(self, x, kernel, axes, padding="valid"):
+        # one F.conv1d per axis on the (rows, 1, length) view: the definition's sum of
+        # shifted slices (a correlation), zero or reflect padding as F.pad / conv padding
+        if not self.native or not x.is_floating_point() or x.numel() == 0:
+            return super().window_filter(x, kernel, axes, padding)
+        K = len(kernel)
+        w = torch.tensor(kernel, dtype=x.dtype, device=x.device).view(1, 1, K)
+        p = (K - 1) // 2 if padding != "valid" else 0
+        for ax in axes:
+            y = x.movedim(ax, -1)
+            lead = y.shape[:-1]
+            y = y.reshape(math.prod(lead), 1, y.shape[-1])
+            if padding == "reflect" and p:
+                y = F.pad(y, (p, p), mode="reflect")
+            y = F.conv1d(y, w, padding=p if padding == "zeros" else 0)
+            x = y.reshape(*lead, y.shape[-1]).movedim(-1, ax)
+        return x
+
     # Whole-loss kernels (see Backend.cross_entropy_native): plain cases only.
     def _plain(self, x, y):
         # float32/float64 pairs of the same dtype and shape, not empty (an empty
@@ -191,6 +245,9 @@ class TorchBackend(Backend):
         nd = x.ndim
         if nd > 1:
             if axis != 1 and axis != 1 - nd:
+                if type(axis) is not int:
+                    return None  # a tuple of class axes: the definition (no raise to
+                    # catch, which would break a torch.compile graph)
                 # classes on dim 1, the other dims in order; a bad axis raises
                 x = torch.movedim(x, axis, 1)
         elif axis not in (0, -1):
@@ -216,11 +273,213 @@ class TorchBackend(Backend):
             return None
         return F.huber_loss(x, y, reduction=reduction, delta=delta)
 
+    def ctc_native(self, log_probs, targets, input_lengths, target_lengths, blank):
+        # ATen's kernel, eager only: under torch.compile its output shape depends on
+        # the targets' values (a graph break), and the recursion compiles instead.
+        # Only on checked, well-behaved log-probabilities (<= 0, >= -1e30): at
+        # extremes (-inf, -3e38, positive scores) ATen's backward overflows or
+        # cancels where the recursion does not. (In float32 both paths' gradients
+        # carry a rounding error of about eps * nll: they differ by ~1e-3 at nll ~1e4.)
+        x = log_probs
+        if not (
+            self.native
+            and _CTC is not None
+            and x.dtype in _PLAIN_DTYPES
+            and x.device.type == "cpu"
+            and self.concrete(x)
+            and x.numel() > 0
+        ):
+            return None
+        lo, hi = torch.aminmax(x.detach())
+        if not (float(hi) <= 0.0 and float(lo) >= -1e30):
+            return None
+        il = input_lengths.to(torch.int64)
+        # zero_infinity=True: the raw nll (+inf kept) with a zero gradient there
+        # (PyTorch's is NaN otherwise)
+        nll = _CTC(x, targets.to(torch.int64), il, target_lengths.to(torch.int64), blank, True)[0]
+        if not (torch.is_grad_enabled() and x.requires_grad):
+            return nll
+        # ATen's gradient is exp(x) - posterior (d/d logits through a log_softmax);
+        # the function's own is -posterior: subtract exp(x) on the steps read, by
+        # a term of value 0 (e - e) whose gradient is exp(x) there.
+        steps = torch.arange(x.shape[0], device=x.device).unsqueeze(1) < il.unsqueeze(0)
+        e = torch.where(steps.unsqueeze(2), torch.exp(x), 0.0).sum(dim=(0, 2))
+        e = torch.where(torch.isfinite(nll.detach()), e - e.detach(), 0.0)
+        return nll - e
 
+    # The divergences and likelihoods below reduce with a scale (no intermediate
+    # overflow; corelosses._class_common._reduce_scaled) or guard their inputs,
+    # where ATen's kernels sum plainly: there, wherever ATen's reduced value is
+    # finite it is the definition's (and so is its gradient), and a non-finite one
+    # sends the call to the definition. Reading that value is free only in eager
+    # CPU code (``concrete``): elsewhere these decline unless nothing is read.
+    def _finite(self, out):
+        if out.ndim == 0:
+            return math.isfinite(out.detach().item())
+        return bool(torch.isfinite(out.detach()).all())
+
+    def nll_native(self, x, target, axis, class_weight, reduction):
+        dt = x.dtype
+        if not (
+            self.native
+            and (dt is torch.float32 or dt is torch.float64)
+            and target.dtype is torch.int64
+            and target.numel() > 0
+            and type(axis) is int
+            and -x.ndim <= axis < x.ndim
+        ):
+            return None
+        check = reduction != "none"  # one value per sample, -w x_t: nothing summed
+        cw = class_weight
+        # Unreadable (torch.compile, GPU): the plain mean as sum(-x_t / N), whose
+        # partial sums never exceed the largest |x_t| (the definition's scaled
+        # mean, no check needed); "sum" and class weights only where readable
+        unread = check and not self.concrete(x)
+        if unread and (reduction != "mean" or cw is not None):
+            return None
+        if cw is not None and not (
+            isinstance(cw, torch.Tensor)
+            and cw.dtype is dt
+            and cw.ndim == 1
+            and cw.shape[0] == x.shape[axis]
+            and not (cw.requires_grad and torch.is_grad_enabled())  # ATen: no d/dw
+        ):
+            return None
+        nd = x.ndim
+        if nd > 1 and axis != 1 and axis != 1 - nd:
+            x = torch.movedim(x, axis, 1)
+        elif nd == 1 and axis not in (0, -1):
+            return None
+        if not check or unread:
+            try:  # a bad index or shape raises: the definition names it
+                rows = _NLL_KERNEL(x, target, None if unread else cw, 0, _NO_INDEX)
+            except (IndexError, RuntimeError, ValueError):
+                return None
+            return torch.sum(rows / rows.numel()) if unread else rows
+        # Readable: x_t gathered (ATen's nll kernel without reduction is ~2x slower),
+        # rows -w x_t >= 0 (log-probabilities) sum without cancellation, so any
+        # order gives the definition's number; a negative row (not a
+        # log-probability) or a non-finite result goes to the definition
+        if tuple(target.shape) != (x.shape[:1] + x.shape[2:] if nd > 1 else ()):
+            return None
+        try:  # an index out of range raises
+            xt = torch.gather(x, min(nd - 1, 1), target.unsqueeze(min(nd - 1, 1)))
+        except (IndexError, RuntimeError):
+            return None
+        rows = -xt if cw is None else -(cw.index_select(0, target.reshape(-1)).view(xt.shape) * xt)
+        if not float(torch.amin(rows.detach())) >= 0:  # (NaN too)
+            return None
+        if reduction == "sum":
+            out = rows.sum()
+        elif cw is None:
+            out = rows.mean()
+        else:  # PyTorch's rule: sum(w_t x_t) / sum(w_t)
+            out = rows.sum() / cw.index_select(0, target.reshape(-1)).sum()
+        # NaN where every target's weight is 0 (the definition gives 0)
+        return out if self._finite(out) else None
+
+    def kl_div_native(self, x, target, axis, log_target, reduction):
+        if not (
+            self._plain(x, target)
+            and x.ndim > 0
+            and self.concrete(x)
+            # d/dt of ATen's xlogy(t, t) is NaN at t = 0; the definition's is 0
+            and not (target.requires_grad and torch.is_grad_enabled())
+        ):
+            return None
+        if not (type(axis) is int and -x.ndim <= axis < x.ndim):
+            return None
+        # log-probabilities only (x <= 0: every term t (log t - x) >= t log t >= -1/e,
+        # no cancellation in any summation order); one read of x, ~2% of the kernel
+        if not float(torch.amax(x.detach())) <= 0.0:
+            return None
+        try:
+            n = x.shape[axis]
+            if reduction == "none":
+                out = torch.kl_div(x, target, 0, log_target=log_target).sum(dim=axis)
+            else:
+                out = torch.kl_div(x, target, 2, log_target=log_target)
+                if reduction == "mean":
+                    out = out / (x.numel() // n)
+        except (IndexError, RuntimeError, TypeError):
+            return None
+        # t = 0 with log p = -inf is NaN in ATen (0 * -inf), 0 in the definition
+        return out if self._finite(out) else None
+
+    def poisson_nll_native(self, x, y, full, reduction):
+        # exp(x) - y x (+ Stirling's term where y > 1): the definition's function,
+        # summed plainly by both; ATen's Stirling term has d/dy NaN at y = 0
+        if not self._plain(x, y) or (full and y.requires_grad and torch.is_grad_enabled()):
+            return None
+        return torch.poisson_nll_loss(x, y, True, full, 1e-8, _REDUCTION_ENUM[reduction])
+
+    def gaussian_nll_native(self, x, y, var, full, eps, reduction):
+        # F.gaussian_nll_loss squares x - y (inf where the definition's half
+        # residual is finite) and reads var for its sign (a sync): eager CPU only
+        if not (
+            self._plain(x, y)
+            and isinstance(var, torch.Tensor)
+            and var.dtype is x.dtype
+            and var.shape == x.shape
+            and self.concrete(x)
+        ):
+            return None
+        try:
+            out = F.gaussian_nll_loss(x, y, var, full=full, eps=eps, reduction=reduction)
+        except ValueError:  # a negative variance: the definition names it
+            return None
+        return out if self._finite(out) else None
+
+    def multi_margin_native(self, x, target, axis, p, margin, class_weight, reduction):
+        # ATen sums each row's terms undivided (the definition divides each by C
+        # first): a non-finite value goes to the definition, read in eager CPU code
+        dt = x.dtype
+        if not (
+            self.native
+            and (dt is torch.float32 or dt is torch.float64)
+            and target.dtype is torch.int64
+            and x.numel() > 0
+            and type(axis) is int
+            and -x.ndim <= axis < x.ndim
+            and self.concrete(x)
+        ):
+            return None
+        C = x.shape[axis]
+        lead = x.shape[:axis] + x.shape[axis + 1 :] if axis >= 0 else None
+        if lead is None:
+            a = axis + x.ndim
+            lead = x.shape[:a] + x.shape[a + 1 :]
+        cw = class_weight
+        if target.shape != lead or (
+            cw is not None
+            and not (
+                isinstance(cw, torch.Tensor)
+                and cw.dtype is dt
+                and cw.shape == (C,)
+                and not (cw.requires_grad and torch.is_grad_enabled())
+            )
+        ):
+            return None
+        x2 = torch.movedim(x, axis, -1).reshape(-1, C)
+        try:  # an index out of range raises: the definition names it
+            out = torch._C._nn.multi_margin_loss(
+                x2, target.reshape(-1), p, margin, cw, _REDUCTION_ENUM[reduction]
+            )
+        except (IndexError, RuntimeError, ValueError):
+            return None
+        if reduction == "none":
+            out = out.reshape(lead)
+        return out if self._finite(out) else None
+
+
+_CTC = getattr(torch, "_ctc_loss", None)  # (nll, log_alpha); F.ctc_loss zeroes inf itself
 _PLAIN_DTYPES = (torch.float32, torch.float64)
 _BIG = 1 << 23  # elements: 32 MB of float32, past this machine's last-level cache
 _NO_INDEX = -(2**63)
 _CE_KERNEL = getattr(getattr(torch._C, "_nn", None), "cross_entropy_loss", None)
+_NLL_KERNEL = getattr(getattr(torch._C, "_nn", None), "nll_loss_nd", None) or (
+    lambda x, t, w, r, i: F.nll_loss(x, t, w, ignore_index=i, reduction=("none", "mean", "sum")[r])
+)
 _REDUCTION_ENUM = {"none": 0, "mean": 1, "sum": 2}  # torch's _Reduction.get_enum
 
 
