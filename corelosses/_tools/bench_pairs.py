@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 NUM_CLASSES = 32  # cross entropy: (n // C, C) logits
+EMBED_DIM = 256  # triplet and NT-Xent: (n // D, D) embeddings
+CTC_CLASSES, CTC_LABELS = 32, 16  # CTC: T = 4 S steps, (T, n // (T C), C) log-probabilities
 
 
 # -------------------------------------------------------------------- pairs
@@ -34,6 +36,25 @@ def _data(kind: str, n: int, seed: int = 0):
             return x, (z / z.sum(axis=-1, keepdims=True)).astype(np.float32)
         t = rng.integers(0, c, size=(n // c,)).astype(np.int64)
         return x, t
+    if kind == "triplet":  # anchors (n / D, D); positives and negatives stacked: (2, n / D, D)
+        d = min(EMBED_DIM, n)
+        a = rng.standard_normal((n // d, d)).astype(np.float32)
+        pn = a[None] + rng.standard_normal((2, n // d, d)) * np.array([0.5, 1.5])[:, None, None]
+        return a, pn.astype(np.float32)
+    if kind == "embeddings":  # (n / D, D) embeddings and labels of 8-sample classes
+        d = min(EMBED_DIM, n)
+        b = max(2, n // d)
+        return rng.standard_normal((b, d)).astype(np.float32), np.arange(b) // 8
+    if kind == "ctc":  # log-probabilities (T, N, C); targets | input lengths | target lengths
+        c, s = CTC_CLASSES, CTC_LABELS
+        t_len = 4 * s
+        batch = max(1, n // (t_len * c))
+        z = rng.standard_normal((t_len, batch, c))
+        lp = (z - np.log(np.exp(z).sum(-1, keepdims=True))).astype(np.float32)
+        tg = rng.integers(1, c, size=(batch, s))
+        il = rng.integers(3 * s, t_len + 1, size=(batch, 1))
+        tl = rng.integers(s // 2, s + 1, size=(batch, 1))
+        return lp, np.concatenate([tg, il, tl], axis=1).astype(np.int64)
     if kind == "poisson":  # log-rates and counts
         x = (rng.standard_normal(n) * 0.5).astype(np.float32)
         return x, rng.poisson(np.exp(x)).astype(np.float32)
@@ -140,6 +161,22 @@ def _catalog2_torch_pairs(cl, F) -> list[Pair]:
             lambda x, y: F.gaussian_nll_loss(x, y[0], y[1]),
             elementwise=False,  # three arrays read
         ),
+        Pair(
+            "triplet_margin_loss",
+            "F.triplet_margin_loss",
+            "triplet",
+            lambda a, pn: cl.triplet_margin_loss(a, pn[0], pn[1]),
+            lambda a, pn: F.triplet_margin_loss(a, pn[0], pn[1]),
+            elementwise=False,  # three arrays read
+        ),
+        Pair(
+            "ctc_loss",
+            "F.ctc_loss",
+            "ctc",
+            lambda lp, y: cl.ctc_loss(lp, y[:, :-2], y[:, -2], y[:, -1]),
+            lambda lp, y: F.ctc_loss(lp, y[:, :-2], y[:, -2], y[:, -1]),
+            elementwise=False,  # a recursion over time
+        ),
     ]
 
 
@@ -245,7 +282,47 @@ def jax_pairs() -> list[Pair]:
             lambda x, t: cl.kl_divergence(x, t),
             lambda x, t: jnp.mean(optax.kl_divergence(x, t)),
         ),
+        Pair(
+            "triplet_margin_loss",
+            "optax.triplet_margin_loss",
+            "triplet",
+            # optax adds eps inside the root: the docstring's distance= reproduces it
+            lambda a, pn: cl.triplet_margin_loss(a, pn[0], pn[1]),
+            lambda a, pn: jnp.mean(optax.losses.triplet_margin_loss(a, pn[0], pn[1])),
+            elementwise=False,
+        ),
+        Pair(
+            "ntxent_loss",
+            "optax.ntxent",
+            "embeddings",
+            lambda e, lab: cl.ntxent_loss(e, lab),
+            lambda e, lab: optax.losses.ntxent(e, lab),
+            elementwise=False,  # (N, N) similarities
+        ),
+        Pair(
+            "ctc_loss",
+            "optax.ctc_loss",
+            "ctc",
+            lambda lp, y: _ctc_ours_batch_major(cl, lp, y),
+            lambda lp, y: _ctc_optax(optax, jnp, lp, y),
+            elementwise=False,
+        ),
     ]
+
+
+def _ctc_ours_batch_major(cl, lp, y):
+    # optax's per-sequence values, our reduction "none" (see ctc_loss's docstring); mean
+    return cl.ctc_loss(lp, y[:, :-2], y[:, -2], y[:, -1], reduction="none").mean()
+
+
+def _ctc_optax(optax, jnp, lp, y):
+    t, n, _ = lp.shape
+    s = y.shape[1] - 2
+    steps = jnp.arange(t)[None, :]
+    logit_pad = (steps >= y[:, -2:-1]).astype(lp.dtype)
+    label_pad = (jnp.arange(s)[None, :] >= y[:, -1:]).astype(lp.dtype)
+    per = optax.ctc_loss(jnp.swapaxes(lp, 0, 1), logit_pad, y[:, :-2], label_pad)
+    return per.mean()
 
 
 def numpy_pairs(np=None) -> list[Pair]:
