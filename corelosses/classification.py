@@ -285,7 +285,8 @@ def cross_entropy(
         # the plain case: one native kernel where the backend has it (same function)
         c.check_reduction(fname, reduction)
         try:
-            out = c.backend_of(input, target).cross_entropy_native(input, target, axis, reduction)
+            be = c.backend_of(input, target)
+            out = be.cross_entropy_native(input, target, axis, reduction)  # type: ignore[arg-type]
         except (IndexError, RuntimeError, TypeError, ValueError):
             out = None  # bad indices (or a tuple axis): the definition below names it
         if out is not None:

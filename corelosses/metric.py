@@ -200,7 +200,7 @@ def _ex_ms(rng):
 
 
 # "mean" is the peer's (not the mean of "none"): the Keras wrapper and the kit use it
-_REG = {"mask": "renormalised", "mean": "weighted", "mean_of_none": False}
+_REG: dict[str, Any] = {"mask": "renormalised", "mean": "weighted", "mean_of_none": False}
 
 
 # ------------------------------------------------------------------- losses

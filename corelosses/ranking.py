@@ -221,7 +221,7 @@ def _check_margin(fname: str, kind: str, margin: Any) -> Any:
             raise ValueError(
                 f"{fname}: 'margin' of sphereface must be a positive integer m, got {margin!r}"
             )
-        margin = int(margin)
+        margin = int(float(margin))
     return margin
 
 

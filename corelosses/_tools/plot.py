@@ -241,6 +241,7 @@ def _plot_along_example(info: LossInfo, out: str, n: int, options: dict[str, Any
     (a probability leaving [0, 1], say) are left out.
     """
     rng = np.random.default_rng(0)
+    assert info.example is not None  # checked by the caller
     args, kwargs = info.example(rng)
     kwargs = {**kwargs, **options}
     i = info.grad_argnums[0] if info.grad_argnums else 0

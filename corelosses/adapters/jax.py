@@ -103,9 +103,7 @@ class JaxBackend(Backend):
             if padding == "reflect" and p:
                 y = jnp.pad(y, ((0, 0), (0, 0), (p, p)), mode="reflect")
             pads = [(p, p)] if padding == "zeros" else [(0, 0)]
-            y = jax.lax.conv_general_dilated(
-                y, w, (1,), pads, precision=jax.lax.Precision.HIGHEST
-            )
+            y = jax.lax.conv_general_dilated(y, w, (1,), pads, precision=jax.lax.Precision.HIGHEST)
             x = jnp.moveaxis(y.reshape(*lead, y.shape[-1]), -1, ax)
         return x
 
