@@ -62,6 +62,8 @@ def test_torch_compile_no_graph_break(info):
     pytest.importorskip("torch")
     if "torch" not in info.backends:
         pytest.skip("torch not supported")
+    if not kit.catalog_options(info)["compile"]:
+        pytest.skip("a documented graph break (see its docstring); its family tests pin it")
     kit.check_compile(info.fn, info.example)
 
 

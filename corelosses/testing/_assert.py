@@ -377,8 +377,10 @@ def catalog_options(info) -> dict:
     ``grad_argnums``; ``fd_gradient=False`` (a stop-gradient inside: finite differences
     do not apply); ``mask="renormalised"``; ``mean="weighted"``; ``mean_of_none=False``;
     ``coupled=True`` (entries read their neighbours' inputs: no NaN under the mask);
-    ``batch_axis`` (not 0: no whole-sample NaN)."""
+    ``batch_axis`` (not 0: no whole-sample NaN); ``compile=False`` (a documented graph
+    break, e.g. an exact distance transform computed outside the traced region)."""
     return {
+        "compile": info.extra.get("compile", True) is not False,
         "poison": not info.extra.get("coupled", False),
         "rows": info.extra.get("batch_axis", 0) == 0,
         "grad_argnums": tuple(info.grad_argnums),
