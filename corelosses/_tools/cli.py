@@ -153,7 +153,7 @@ def main(argv=None) -> int:
         metavar="NAME",
         help=(
             "only the losses of this plugin (its corelosses.losses entry point name), "
-            "checked exactly as the built-in ones"
+            "checked exactly as the built-in ones (default: every catalog function)"
         ),
     )
     pc.set_defaults(func=_check)
