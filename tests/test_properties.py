@@ -166,6 +166,7 @@ PERFECT = {
     "tversky_loss": _perfect_segmentation,
     "focal_tversky_loss": _perfect_segmentation,
     "generalized_dice_loss": _perfect_segmentation,
+    "jaccard_loss": _perfect_segmentation,
     "gradient_loss": _perfect_same,
     "box_iou_loss": _perfect_same,
     "iou_balanced_smooth_l1": _perfect_same,

@@ -617,8 +617,8 @@ def test_bad_input():
             fn(x, y, activation="relu")
         with pytest.raises(ValueError, match="softmax.*2 classes"):
             fn(x[:, :1], y, activation="softmax")
-        with pytest.raises(ValueError, match="ignore_index"):
-            fn(x, _onehot(y, 3), ignore_index=0)
+        with pytest.raises(TypeError, match="ignore_index"):
+            fn(x, _onehot(y, 3), ignore_index=0.5)
         with pytest.raises(ValueError, match="class indices outside"):
             fn(x, y + 1)
         with pytest.raises(TypeError, match="integers"):
