@@ -86,6 +86,8 @@ ROLES = {
     "cosine_embedding_loss": ("value", "value", None),  # labels in {-1, 1}
     "margin_softmax_loss": ("prob", "classes"),  # cosines in [-1, 1]: 0 and 1 exactly
     "ranking_softmax_loss": ("value", "positive"),  # relevance >= 0
+    "ssim_loss": ("prob", "prob"),  # images in [0, data_range]
+    "ms_ssim_loss": ("prob", "prob"),
 }
 #: transforms whose output is a probability (never inf) at any finite input
 PROB_OUTPUT = {"sharpen", "tempered_softmax"}

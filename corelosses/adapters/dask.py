@@ -32,6 +32,15 @@ class DaskBackend(NoAutodiffBackend):
         e = self.xp.exp(x)
         return e / self.xp.sum(e, axis=axis, keepdims=True)
 
+    # the generic window operations slice shifted copies along each filtered axis:
+    # across chunk boundaries those slices fragment the chunks and the graph grows
+    # with every shift, so the filtered axes are made one chunk each first
+    def window_filter(self, x, kernel, axes, padding="valid"):
+        return super().window_filter(x.rechunk({ax: -1 for ax in axes}), kernel, axes, padding)
+
+    def max_pool(self, x, window, axes):
+        return super().max_pool(x.rechunk({ax: -1 for ax in axes}), window, axes)
+
 
 def make(xp):
     return DaskBackend(xp)
