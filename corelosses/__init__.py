@@ -15,6 +15,8 @@ from __future__ import annotations
 from . import (
     classification,
     detection,
+    dice,
+    dice_combo,
     divergence,
     embedding,
     gan,
@@ -22,6 +24,7 @@ from . import (
     likelihood,
     margin,
     metric,
+    multiscale,
     perceptual,
     ranking,
     registration,
@@ -37,6 +40,7 @@ from ._registry import LossInfo, catalog, get, register
 from .adapters import backend_of, native, set_native
 from .classification import *  # noqa: F403
 from .detection import *  # noqa: F403
+from .dice_combo import *  # noqa: F403
 from .divergence import *  # noqa: F403
 from .embedding import *  # noqa: F403
 from .gan import *  # noqa: F403
@@ -44,6 +48,7 @@ from .image import *  # noqa: F403
 from .likelihood import *  # noqa: F403
 from .margin import *  # noqa: F403
 from .metric import *  # noqa: F403
+from .multiscale import *  # noqa: F403
 from .perceptual import *  # noqa: F403
 from .ranking import *  # noqa: F403
 from .registration import *  # noqa: F403
@@ -67,6 +72,8 @@ __all__ = [
     "set_native",
     "classification",
     "detection",
+    "dice",
+    "dice_combo",
     "divergence",
     "embedding",
     "gan",
@@ -74,6 +81,7 @@ __all__ = [
     "likelihood",
     "margin",
     "metric",
+    "multiscale",
     "perceptual",
     "ranking",
     "registration",
@@ -86,6 +94,7 @@ __all__ = [
     "transforms",
     *classification.__all__,
     *detection.__all__,
+    *dice_combo.__all__,
     *divergence.__all__,
     *embedding.__all__,
     *gan.__all__,
@@ -93,6 +102,7 @@ __all__ = [
     *likelihood.__all__,
     *margin.__all__,
     *metric.__all__,
+    *multiscale.__all__,
     *perceptual.__all__,
     *ranking.__all__,
     *registration.__all__,

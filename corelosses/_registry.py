@@ -24,6 +24,8 @@ FAMILIES = (
     "regression",
     "regularizers",
     "segmentation",
+    "image",
+    "registration",
     "detection",
     "gan",
     "perceptual",
