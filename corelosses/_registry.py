@@ -22,6 +22,10 @@ BACKENDS = ("numpy", "array_api_strict", "torch", "jax", "dask", "cupy")
 FAMILIES = (
     "classification",
     "regression",
+    "embedding",
+    "metric learning",
+    "ranking",
+    "sequence",
     "regularizers",
     "segmentation",
     "image",

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import _core as c
+from ._registry import register
 
 Array = Any
 
@@ -167,3 +168,12 @@ def deep_supervision(
         f"Deep supervision of ``{name}`` (see :func:`corelosses.multiscale.deep_supervision`)."
     )
     return loss
+
+
+register(
+    "transforms",
+    "sum_i w_i loss(x_i, resize(y, size(x_i))) (Lee et al. 2015; MONAI DeepSupervisionLoss)",
+    peers=("monai.losses.DeepSupervisionLoss",),
+    kind="transform",
+    grad_argnums=(),
+)(deep_supervision)

@@ -17,3 +17,17 @@ def test_readme_block_runs(code):
         if f"import {mod}" in code:
             pytest.importorskip(mod)
     exec(compile(code, str(README), "exec"), {})
+
+
+def test_readme_catalog_is_complete():
+    """The README's catalog lists every registered function, in its family, and no other."""
+    import corelosses as cl
+
+    text = README.read_text().split("## Catalog", 1)[1].split("\n## ", 1)[0]
+    listed = {}
+    for fam, names in re.findall(r"^- \*\*(.+?)\*\*: (.*)$", text, re.M):
+        for name in re.findall(r"`(\w+)`", names):
+            listed[name] = fam
+    expected = {i.name: i.family for i in cl.catalog()}
+    assert listed == expected
+    assert f"{len(expected)} functions" in text

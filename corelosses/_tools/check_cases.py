@@ -113,11 +113,40 @@ def _symmetric_loss_case(info: LossInfo) -> CheckCase:
     )
 
 
+def _deep_supervision_case(info: LossInfo) -> CheckCase:
+    from ..regression import mse_loss
+
+    def example(rng):
+        x0 = rng.normal(size=(2, 1, 4, 6))
+        x1 = rng.normal(size=(2, 1, 2, 3))
+        y = rng.normal(size=(2, 1, 4, 6))
+        return (x0, x1, y), {}
+
+    loss = info.fn(mse_loss)
+
+    def fn(x0, x1, y, /):
+        return loss([x0, x1], y)
+
+    def reference(x0, x1, y, /):
+        # nearest-exact halving keeps the odd rows and columns; weights 1 and 1/2 ("exp")
+        return np.mean((x0 - y) ** 2) + 0.5 * np.mean((x1 - y[..., 1::2, 1::2]) ** 2)
+
+    return CheckCase(
+        info,
+        fn,
+        example,
+        (0, 1),
+        reference=reference,
+        how="deep_supervision(mse_loss) over two scales, vs the NumPy sum of weighted MSEs",
+    )
+
+
 #: Catalog entries without an ``example`` (they take a callable) and how they are checked.
 SPECIAL_CASES: dict[str, Callable[[LossInfo], CheckCase]] = {
     "gradient_penalty": _gradient_penalty_case,
     "r1_penalty": _r1_penalty_case,
     "symmetric_loss": _symmetric_loss_case,
+    "deep_supervision": _deep_supervision_case,
 }
 
 
