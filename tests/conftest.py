@@ -10,6 +10,14 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
+# Test-run speed only (the same computation): the suite compiles thousands of small jax
+# programs, one per drawn shape and option set; XLA's CPU backend spends most of that
+# time in LLVM's optimisation passes, which these tiny programs do not need (the HLO
+# passes, which decide what is computed, still run). Set before jax is imported.
+os.environ.setdefault(
+    "XLA_FLAGS", "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
+)
+
 import _backends  # noqa: E402
 
 BACKENDS = _backends.selected()
@@ -17,6 +25,14 @@ BACKENDS = _backends.selected()
 # the demo plugin's own suite runs in its own session (tests/test_plugins.py), as a
 # third party's would: here its losses are not registered
 collect_ignore = ["plugin_pkg"]
+
+
+try:  # dask's threaded scheduler costs more than the tiny graphs of the tests compute
+    import dask
+
+    dask.config.set(scheduler="synchronous")
+except ImportError:
+    pass
 
 
 def pytest_report_header(config):
