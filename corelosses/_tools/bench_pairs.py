@@ -201,6 +201,7 @@ def _optional_torch_pairs(cl) -> list[Pair]:
             )
         except Exception:  # noqa: BLE001 - not installed: skipped
             pass
+    out += _catalog3_torch_pairs(cl)
     if hasattr(cl, "box_iou_loss"):
         try:
             from torchvision.ops import generalized_box_iou_loss
@@ -220,6 +221,53 @@ def _optional_torch_pairs(cl) -> list[Pair]:
     return out
 
 
+def _catalog3_torch_pairs(cl) -> list[Pair]:
+    """SSIM, Lovasz-softmax and dice + CE against MONAI and kornia, when installed."""
+    out = []
+    try:
+        from monai.losses import DiceCELoss, SSIMLoss
+
+        monai_ssim = SSIMLoss(spatial_dims=2, data_range=1.0)
+        monai_dice_ce = DiceCELoss(softmax=True, to_onehot_y=True)
+        out += [
+            Pair(
+                "ssim_loss",
+                "monai.losses.SSIMLoss",
+                "image",
+                lambda x, y: cl.ssim_loss(x, y),
+                lambda x, y: monai_ssim(x, y),
+                elementwise=False,  # an 11 x 11 Gaussian window
+            ),
+            Pair(
+                "dice_ce_loss",
+                "monai.losses.DiceCELoss",
+                "segmentation",
+                lambda x, t: cl.dice_ce_loss(x, t),
+                lambda x, t: monai_dice_ce(x, t[:, None]),
+                elementwise=False,
+            ),
+        ]
+    except Exception:  # noqa: BLE001 - not installed: skipped
+        pass
+    try:
+        from kornia.losses import lovasz_softmax_loss as kornia_lovasz
+
+        out.append(
+            Pair(
+                "lovasz_softmax_loss",
+                "kornia.losses.lovasz_softmax_loss",
+                "segmentation",
+                # kornia's convention: every class, one value per image, averaged
+                lambda x, t: cl.lovasz_softmax_loss(x, t, classes="all", per_image=True),
+                kornia_lovasz,
+                elementwise=False,  # a sort per image and class
+            )
+        )
+    except Exception:  # noqa: BLE001
+        pass
+    return out
+
+
 def _extra_data(kind: str, n: int):
     import numpy as np
 
@@ -229,6 +277,11 @@ def _extra_data(kind: str, n: int):
         x = rng.standard_normal((2, 4, side, side)).astype(np.float32)
         t = rng.integers(0, 4, size=(2, side, side)).astype(np.int64)
         return x, t
+    if kind == "image":  # (N, C, H, W) images in [0, 1] and a noisy copy, C = 3
+        side = max(16, int((n // 6) ** 0.5))
+        x = rng.uniform(size=(2, 3, side, side))
+        y = np.clip(x + 0.1 * rng.standard_normal(x.shape), 0.0, 1.0)
+        return x.astype(np.float32), y.astype(np.float32)
     if kind == "boxes":
         m = max(1, n // 4)
         a = rng.uniform(0, 50, size=(m, 2))

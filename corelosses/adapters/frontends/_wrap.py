@@ -45,6 +45,19 @@ ACRONYMS = {
     "ciou": "CIoU",
     "gan": "GAN",
     "r1": "R1",
+    "nll": "NLL",  # NLLLoss, CTCLoss, KLDivergence, MAPELoss: the peers' spellings
+    "kl": "KL",
+    "ctc": "CTC",
+    "mape": "MAPE",
+    "msle": "MSLE",
+    "ntxent": "NTXent",
+    "ce": "CE",  # DiceCELoss, HausdorffDTLoss, SSIMLoss: MONAI's and kornia's
+    "dt": "DT",
+    "ssim": "SSIM",
+    "ms": "MS",
+    "psnr": "PSNR",
+    "lncc": "LNCC",
+    "cldice": "ClDice",
 }
 
 
