@@ -519,10 +519,12 @@ def dice_focal_loss(
     lay = [1] * x.ndim
     lay[ax] = kept
     alpha_vec = alpha is not None and not isinstance(alpha, (int, float))
-    if alpha_vec and tuple(alpha.shape) != (kept,):
-        raise ValueError(
-            f"{fname}: 'alpha' must be a number or have shape ({kept},), got {tuple(alpha.shape)}"
-        )
+    if alpha_vec:
+        alpha_shape = tuple(getattr(alpha, "shape", ()))
+        if alpha_shape != (kept,):
+            raise ValueError(
+                f"{fname}: 'alpha' must be a number or have shape ({kept},), got {alpha_shape}"
+            )
     if focal == "sigmoid":
         fm = None if m is None else xp.broadcast_to(xp.expand_dims(m, axis=ax), xs.shape)
         w = None if cw is None else xp.broadcast_to(xp.reshape(cw, tuple(lay)), xs.shape)

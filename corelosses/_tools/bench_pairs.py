@@ -279,9 +279,9 @@ def _extra_data(kind: str, n: int):
         return x, t
     if kind == "image":  # (N, C, H, W) images in [0, 1] and a noisy copy, C = 3
         side = max(16, int((n // 6) ** 0.5))
-        x = rng.uniform(size=(2, 3, side, side))
-        y = np.clip(x + 0.1 * rng.standard_normal(x.shape), 0.0, 1.0)
-        return x.astype(np.float32), y.astype(np.float32)
+        img = rng.uniform(size=(2, 3, side, side))
+        noisy = np.clip(img + 0.1 * rng.standard_normal(img.shape), 0.0, 1.0)
+        return img.astype(np.float32), noisy.astype(np.float32)
     if kind == "boxes":
         m = max(1, n // 4)
         a = rng.uniform(0, 50, size=(m, 2))
