@@ -30,6 +30,7 @@ SECTIONS = {
     "monai": "MONAI",
     "kornia": "kornia",
     "smp": "segmentation_models_pytorch",
+    "pytorch_msssim": "pytorch-msssim",
     "pml": "pytorch-metric-learning",
     "sklearn": "scikit-learn",
 }
@@ -46,6 +47,7 @@ PEER_REQUIRES = {
     "monai": ("torch", "monai"),
     "kornia": ("torch", "kornia"),
     "smp": ("torch",),
+    "pytorch_msssim": ("torch", "pytorch_msssim"),
     "pml": ("torch", "pytorch_metric_learning"),
     "sklearn": ("sklearn",),
 }
@@ -337,6 +339,18 @@ def _seg_binary(rng):
     return {"x": x, "y": y}
 
 
+def _images(rng):
+    im = rng.uniform(size=(2, 2, 12, 13))
+    ref = np.clip(im + 0.2 * rng.normal(size=im.shape), 0.0, 1.0)
+    im3 = rng.uniform(size=(1, 2, 35, 38))  # room for three scales
+    ref3 = np.clip(im3 + 0.2 * rng.normal(size=im3.shape), 0.0, 1.0)
+    return {"im": im, "ref": ref, "im3": im3, "ref3": ref3}
+
+
+def _ddf(rng):
+    return {"ddf": rng.normal(size=(2, 2, 8, 9))}  # a 2-D displacement field (N, 2, H, W)
+
+
 def _masks(rng):
     y = (rng.uniform(size=(3, 6, 5)) > 0.6).astype(float)
     y[:, 0, 0] = 1.0
@@ -380,6 +394,8 @@ INPUTS = {
     "ranking": _ranking,
     "seg": _seg,
     "seg_binary": _seg_binary,
+    "images": _images,
+    "ddf": _ddf,
     "masks": _masks,
     "boxes": _boxes,
     "simplex": _simplex,
@@ -439,6 +455,11 @@ ARRAYS = {
     "xm": "logits with `-inf` at the excluded classes",
     "b1": "predicted boxes `(N, 4)`, `xyxy`",
     "b2": "target boxes `(N, 4)`, `xyxy`",
+    "im": "images in [0, 1] `(N, C, H, W)` (the prediction)",
+    "ref": "images in [0, 1] `(N, C, H, W)` (the reference)",
+    "im3": "images large enough for three scales of MS-SSIM",
+    "ref3": "their references",
+    "ddf": "a displacement field `(N, 2, H, W)` (registration)",
 }
 
 # ------------------------------------------------------------------- rows
@@ -1282,7 +1303,141 @@ ROWS: list[Row] = [
         rtol=1e-5,
         atol=1e-7,
     ),
+    Row(
+        "monai",
+        "monai.losses.DiceLoss(softmax=True, to_onehot_y=True, include_background=False)(x, t1)",
+        "cl.dice_loss(x, t, smooth=1e-5, include_background=False)",
+        "seg",
+    ),
+    Row(
+        "monai",
+        "monai.losses.DiceLoss(softmax=True, to_onehot_y=True, jaccard=True)(x, t1)",
+        "cl.jaccard_loss(x, t, smooth=1e-5)",
+        "seg",
+    ),
+    Row(
+        "monai",
+        "monai.losses.DiceCELoss(softmax=True, to_onehot_y=True)(x, t1)",
+        "cl.dice_ce_loss(x, t, smooth=1e-5)",
+        "seg",
+        "MONAI's default smoothing",
+        rtol=1e-5,
+    ),
+    Row(
+        "monai",
+        "monai.losses.DiceFocalLoss(softmax=True, to_onehot_y=True, gamma=1.5, alpha=0.25)(x, t1)",
+        "cl.dice_focal_loss(x, t, smooth=1e-5, gamma=1.5, alpha=0.25)",
+        "seg",
+        rtol=1e-5,
+    ),
+    Row(
+        "monai",
+        "monai.losses.HausdorffDTLoss(softmax=True)(x, oh)",
+        'cl.hausdorff_dt_loss(x, oh, activation="softmax")',
+        "seg",
+        "MONAI casts its distance fields to float32",
+        rtol=1e-6,
+        requires=("scipy",),
+    ),
+    Row(
+        "monai",
+        "monai.losses.SoftclDiceLoss(softmax=True, include_background=False)(x, oh)",
+        'cl.soft_cldice_loss(x, oh, activation="softmax", include_background=False)',
+        "seg",
+    ),
+    Row(
+        "monai",
+        "monai.losses.SSIMLoss(spatial_dims=2, data_range=1.0)(im, ref)",
+        "cl.ssim_loss(im, ref)",
+        "images",
+        "MONAI computes in float32",
+        rtol=1e-5,
+        atol=1e-7,
+    ),
+    Row(
+        "monai",
+        "monai.losses.LocalNormalizedCrossCorrelationLoss(spatial_dims=2)(im, ref)",
+        "cl.lncc_loss(im, ref, kernel_size=3)",
+        "images",
+        "MONAI's default window has 3 taps, ours 9",
+        rtol=1e-5,
+        atol=1e-7,
+    ),
+    Row(
+        "monai",
+        "monai.losses.BendingEnergyLoss()(ddf)",
+        "cl.bending_energy(ddf)",
+        "ddf",
+    ),
+    Row(
+        "monai",
+        "monai.losses.DiffusionLoss()(ddf)",
+        "cl.diffusion_regularizer(ddf)",
+        "ddf",
+    ),
+    Row(
+        "monai",
+        "monai.losses.DeepSupervisionLoss(torch.nn.MSELoss())([im, im[..., ::2, ::2]], ref)",
+        "cl.deep_supervision(cl.mse_loss)([im, im[..., ::2, ::2]], ref)",
+        "images",
+        'the same weights (`weight_mode="exp"`) and `"nearest-exact"` resizing of the target',
+    ),
     # -------------------------------------------------------------- kornia
+    Row(
+        "kornia",
+        'kornia.losses.ssim_loss(im, ref, 5, eps=0.0, padding="valid")',
+        "cl.ssim_loss(im, ref, window_size=5) / 2",
+        "images",
+        'kornia returns `(1 - SSIM) / 2`; its default `padding="same"` reflects the images first '
+        "(see `ssim_loss`)",
+    ),
+    Row(
+        "kornia",
+        "kornia.losses.psnr_loss(im, ref, 1.0)",
+        "cl.psnr_loss(im.reshape(1, -1), ref.reshape(1, -1))",
+        "images",
+        "kornia pools the squared error over the whole batch; ours is per sample",
+    ),
+    Row(
+        "kornia",
+        "kornia.losses.total_variation(im)",
+        'cl.total_variation(im, reduction="none")',
+        "images",
+        "one value per image and channel",
+    ),
+    Row(
+        "kornia",
+        "kornia.losses.lovasz_softmax_loss(x, t)",
+        'cl.lovasz_softmax_loss(x, t, classes="all", per_image=True)',
+        "seg",
+        "kornia: every class, one value per image",
+    ),
+    Row(
+        "kornia",
+        "kornia.losses.lovasz_hinge_loss(x[:, :1], (y[:, 0] > 0).long())",
+        "cl.lovasz_hinge_loss(x[:, :1], y[:, :1])",
+        "seg_binary",
+        "kornia's labels `(N, H, W)`; ours have the input's shape `(N, 1, H, W)`",
+    ),
+    # ------------------------------------------------------ pytorch-msssim
+    Row(
+        "pytorch_msssim",
+        "1 - pytorch_msssim.ssim(im, ref, data_range=1.0, win_size=5)",
+        "cl.ssim_loss(im, ref, window_size=5)",
+        "images",
+        "pytorch-msssim returns the similarity; its window is built in float32",
+        rtol=1e-5,
+        atol=1e-7,
+    ),
+    Row(
+        "pytorch_msssim",
+        "1 - pytorch_msssim.ms_ssim(im3, ref3, data_range=1.0, win_size=3, weights=[0.3, 0.3, 0.4])",
+        "cl.ms_ssim_loss(im3, ref3, window_size=3, weights=[0.3, 0.3, 0.4])",
+        "images",
+        "pytorch-msssim checks that the image is larger than `(win_size - 1) * 2^(levels - 1)`",
+        rtol=1e-5,
+        atol=1e-7,
+    ),
     Row(
         "kornia",
         'kornia.losses.focal_loss(x, t, alpha=None, gamma=2.0, reduction="mean")',

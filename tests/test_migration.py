@@ -244,6 +244,8 @@ def _namespace(row) -> dict:
         ns["torchvision"] = (
             tv if not isinstance(tv, str) else types.SimpleNamespace(ops=_TorchvisionOps)
         )
+    if row.peer == "pytorch_msssim":
+        ns["pytorch_msssim"] = _import("pytorch_msssim")
     if row.peer == "smp":
         smp = _import("segmentation_models_pytorch")
         ns["smp"] = smp if not isinstance(smp, str) else types.SimpleNamespace(losses=_SmpLosses)
