@@ -146,10 +146,14 @@ def _curves(info: LossInfo, x: np.ndarray, kind: str, options: dict[str, Any]):
     two = np.stack([other, x], axis=-1)
     axis = {k: -1 for k in ("axis", "channel_axis") if k in inspect.signature(info.fn).parameters}
     if len(_positional(info.fn)) == 1:
-        return {"two classes": _call(info, {**axis, **options}, two)}
-    ones = np.ones(x.shape, dtype=np.int64)
-    label = "two classes, target 1" + (", class 0's logit 0" if kind == "logit" else "")
-    return {label: _call(info, {**axis, **options}, two, ones)}
+        label, y = "two classes", _call(info, {**axis, **options}, two)
+    else:
+        ones = np.ones(x.shape, dtype=np.int64)
+        label = "two classes, target 1" + (", class 0's logit 0" if kind == "logit" else "")
+        y = _call(info, {**axis, **options}, two, ones)
+    if y.shape != x.shape:  # not one value per point (e.g. a sum over a spatial axis)
+        raise ValueError(f"no curve: {y.shape} values for {x.shape} points")
+    return {label: y}
 
 
 def _fmt(v: Any) -> str:
