@@ -204,11 +204,38 @@ def _backend_args(tb, args, kw, dtype):
     return [_on(tb, a, dtype) for a in args], {n: _on(tb, v, dtype) for n, v in kw.items()}
 
 
+def _jitted(tb, fn, a, k, argnums=None):
+    """``fn(*a, **k)`` under jax: one ``jax.jit`` of a fresh closure per call (arrays
+    traced, everything else static), so nothing is cached across calls and the
+    Python-side choices (native or generic path) are made in the caller's context;
+    with ``argnums``, ``jax.grad`` of the sum with respect to those arguments. One
+    compiled program per call costs far less than compiling every primitive eagerly."""
+    jax = tb.jax
+    diff = list(argnums or ())
+    pos = [i for i, v in enumerate(a) if isinstance(v, jax.Array) and i not in diff]
+    arr = {n: v for n, v in k.items() if isinstance(v, jax.Array)}
+    static = {n: v for n, v in k.items() if n not in arr}
+
+    def call(d, traced, arrs):
+        full = list(a)
+        for i, v in zip(diff, d):
+            full[i] = v
+        for i, v in zip(pos, traced):
+            full[i] = v
+        out = fn(*full, **arrs, **static)
+        return out if argnums is None else tb.xp.sum(out)
+
+    d = [a[i] for i in diff]
+    traced = [a[i] for i in pos]
+    if argnums is None:
+        return jax.jit(call)(d, traced, arr)
+    return jax.jit(jax.grad(call))(d, traced, arr)
+
+
 def _value(tb, info, args, kw, dtype):
-    """Value as NumPy, its dtype checked (jax eagerly: native and generic paths differ
-    only in Python-side choices, which one cached ``jit`` would freeze)."""
+    """Value as NumPy, its dtype checked (jax under a fresh ``jit``, see ``_jitted``)."""
     a, k = _backend_args(tb, args, kw, dtype)
-    out = info.fn(*a, **k)
+    out = _jitted(tb, info.fn, a, k) if tb.name == "jax" else info.fn(*a, **k)
     if tb.lazy:
         assert hasattr(out, "dask"), "a Dask result must stay lazy"
     if info.kind != "schedule":
@@ -234,12 +261,8 @@ def _grads(tb, info, args, kw, dtype):
             np.zeros(tuple(lf.shape)) if g is None else g.detach().double().numpy()
             for g, lf in zip(gs, leaves)
         ]
-    jax = tb.jax
-
-    def f(*args):
-        return tb.xp.sum(info.fn(*args, **k))
-
-    return [np.asarray(g, dtype=np.float64) for g in jax.grad(f, argnums=argnums)(*a)]
+    gs = _jitted(tb, info.fn, a, k, argnums=argnums)
+    return [np.asarray(g, dtype=np.float64) for g in gs]
 
 
 def _reference(info, args, kw):
