@@ -14,19 +14,6 @@ Array = Any
 
 
 # ------------------------------------------------------------------ Lovasz
-def take_along_last(xp: Any, x: Array, idx: Array) -> Array:
-    """``take_along_axis(x, idx, axis=-1)``; a flat ``take`` where the namespace has
-    no ``take_along_axis`` (Dask)."""
-    if hasattr(xp, "take_along_axis"):
-        return xp.take_along_axis(x, idx, axis=-1)
-    shape = tuple(x.shape)
-    n = shape[-1]
-    rows = math.prod(shape[:-1])
-    base = xp.reshape(xp.arange(rows, dtype=idx.dtype) * n, shape[:-1] + (1,))
-    flat = xp.reshape(idx + base, (-1,))
-    return xp.reshape(xp.take(xp.reshape(x, (-1,)), flat, axis=0), shape)
-
-
 def lovasz_rows(be: Any, errors: Array, fg: Array) -> Array:
     """The Lovasz extension of the Jaccard loss along the last axis.
 
@@ -42,9 +29,8 @@ def lovasz_rows(be: Any, errors: Array, fg: Array) -> Array:
     xp = be.xp
     if errors.shape[-1] == 0:
         return xp.sum(errors, axis=-1)
-    perm = xp.argsort(be.stop_gradient(errors), axis=-1, descending=True, stable=True)
-    es = take_along_last(xp, errors, perm)
-    fs = be.stop_gradient(take_along_last(xp, fg, perm))
+    es, perm = be.sort_descending(errors)
+    fs = be.stop_gradient(be.take_along_last(fg, perm))
     gts = xp.sum(fs, axis=-1, keepdims=True)
     inter = gts - xp.cumulative_sum(fs, axis=-1)
     union = gts + xp.cumulative_sum(1.0 - fs, axis=-1)  # >= 1 at every rank

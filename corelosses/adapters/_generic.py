@@ -187,6 +187,28 @@ class Backend:
             carry = step(carry, item if isinstance(xs, tuple) else item[0])
         return carry
 
+    # ------------------------------------------------------- sorting (Lovasz losses)
+    def take_along_last(self, x: Array, idx: Array) -> Array:
+        """``take_along_axis(x, idx, axis=-1)``; a flat ``take`` where the namespace has
+        no ``take_along_axis`` (Dask)."""
+        xp = self.xp
+        if hasattr(xp, "take_along_axis"):
+            return xp.take_along_axis(x, idx, axis=-1)
+        shape = tuple(x.shape)
+        n = shape[-1]
+        rows = math.prod(shape[:-1])
+        base = xp.reshape(xp.arange(rows, dtype=idx.dtype) * n, shape[:-1] + (1,))
+        flat = xp.reshape(idx + base, (-1,))
+        return xp.reshape(xp.take(xp.reshape(x, (-1,)), flat, axis=0), shape)
+
+    def sort_descending(self, x: Array) -> tuple[Array, Array]:
+        """``(values, indices)`` of ``x`` sorted in decreasing order along the last
+        axis (``values`` differentiable; the order among equal values unspecified,
+        the same on a backend's native and generic paths): ``argsort`` and a gather;
+        torch's ``sort`` returns both at once."""
+        perm = self.xp.argsort(self.stop_gradient(x), axis=-1, descending=True, stable=False)
+        return self.take_along_last(x, perm), perm
+
     def max_pool(self, x: Array, window: tuple[int, ...], axes: tuple[int, ...]) -> Array:
         """Sliding-window maximum over ``axes`` (odd ``window`` sizes, stride 1, "same"
         output shape, padding with ``-inf``): a box maximum is the maximum over each

@@ -201,6 +201,19 @@ class TorchBackend(Backend):
         mode = ("linear", "bilinear", "trilinear")[k - 1]
         return F.interpolate(x, size=tuple(shape), mode=mode, align_corners=False)
 
+    def take_along_last(self, x, idx):
+        # torch.gather: take_along_dim first wraps the indices (a remainder per entry)
+        if x.ndim == 0:
+            return super().take_along_last(x, idx)
+        return torch.gather(x, -1, idx)
+
+    def sort_descending(self, x):
+        # one torch.sort: the values (differentiable) and the permutation together
+        if x.ndim == 0:
+            return super().sort_descending(x)
+        values, perm = torch.sort(x, dim=-1, descending=True)
+        return values, perm
+
     def window_filter(self, x, kernel, axes, padding="valid"):
         # depthwise convolutions: every row / image is its own channel (groups = rows),
         # the kernel one tap line per axis; the definition's sum of shifted slices (a
