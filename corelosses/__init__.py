@@ -35,6 +35,7 @@ from . import (
     sequence,
     topology,
     transforms,
+    triplet,
 )
 from ._registry import LossInfo, catalog, get, register
 from .adapters import backend_of, native, set_native
@@ -59,6 +60,7 @@ from .segmentation import *  # noqa: F403
 from .sequence import *  # noqa: F403
 from .topology import *  # noqa: F403
 from .transforms import *  # noqa: F403
+from .triplet import *  # noqa: F403
 
 __version__ = "0.1.0"
 
@@ -92,6 +94,7 @@ __all__ = [
     "sequence",
     "topology",
     "transforms",
+    "triplet",
     *classification.__all__,
     *detection.__all__,
     *dice_combo.__all__,
@@ -113,6 +116,7 @@ __all__ = [
     *sequence.__all__,
     *topology.__all__,
     *transforms.__all__,
+    *triplet.__all__,
 ]
 
 
