@@ -20,8 +20,9 @@ With the tempered logarithm and exponential
   ``num_iters`` halvings, the midpoint of the last bracket;
 - ``t == 1``: the ordinary softmax.
 
-Every count is a Python integer, so the iterations unroll under ``jax.jit``
-and ``torch.compile`` with no data-dependent control flow.
+Every count is a Python integer: no data-dependent control flow. The iterations
+run through the backend's ``scan`` hook: one traced step under ``jax.jit``
+(``lax.scan``), a Python loop elsewhere (unrolled by ``torch.compile``).
 
 The gradients are the exact analytic ones (the implicit-function derivative
 of the normaliser), attached through the backend's ``custom_vjp`` hook:
@@ -69,13 +70,20 @@ def _exp_t(xp: Any, u: Array, t: float) -> Array:
     return base ** (1.0 / (1.0 - t))
 
 
-def _shifted_normalizer(xp: Any, a0: Array, t: float, num_iters: int, axis: int):
-    """``lambda(a) - max(a)`` for ``a0 = a - max(a)`` (``t != 1``), keepdims."""
+def _shifted_normalizer(be: Any, a0: Array, t: float, num_iters: int, axis: int):
+    """``lambda(a) - max(a)`` for ``a0 = a - max(a)`` (``t != 1``), keepdims.
+
+    The iterations run through the backend's ``scan`` hook: a Python loop, and one
+    traced step under ``jax.jit`` (60 unrolled steps compile for seconds)."""
+    xp = be.xp
+    steps = xp.zeros((num_iters,), dtype=a0.dtype, device=be.device(a0))
     if t > 1:
-        an = a0
-        for _ in range(num_iters):
+
+        def fixed_point(an, _):
             z = xp.sum(_exp_t(xp, an, t), axis=axis, keepdims=True)
-            an = a0 * z ** (1.0 - t)
+            return a0 * z ** (1.0 - t)
+
+        an = be.scan(fixed_point, a0, steps)
         z = xp.sum(_exp_t(xp, an, t), axis=axis, keepdims=True)
         return -_log_t(xp, 1.0 / z, t)
     # t < 1, the authors' bracket: at lambda' = 0 the largest entry alone gives
@@ -85,21 +93,23 @@ def _shifted_normalizer(xp: Any, a0: Array, t: float, num_iters: int, axis: int)
     # (A bracket on all C classes is valid too, but wider: at the default
     # num_iters it lands elsewhere than the authors' code, by percents.)
     d = xp.sum(xp.astype(a0 > -1.0 / (1.0 - t), a0.dtype), axis=axis, keepdims=True)
-    lower = xp.zeros_like(d)
-    upper = -_log_t(xp, 1.0 / d, t)
-    for _ in range(num_iters):
+
+    def halve(bracket, _):
+        lower, upper = bracket
         mid = (lower + upper) / 2.0
         below = xp.sum(_exp_t(xp, a0 - mid, t), axis=axis, keepdims=True) < 1.0
-        upper = xp.where(below, mid, upper)
-        lower = xp.where(below, lower, mid)
+        return xp.where(below, lower, mid), xp.where(below, mid, upper)
+
+    lower, upper = be.scan(halve, (xp.zeros_like(d), -_log_t(xp, 1.0 / d, t)), steps)
     return (lower + upper) / 2.0
 
 
-def _tempered_probs(xp: Any, x: Array, t: float, num_iters: int, axis: int) -> Array:
+def _tempered_probs(be: Any, x: Array, t: float, num_iters: int, axis: int) -> Array:
     """Tempered softmax value for ``t != 1`` (no autodiff needed)."""
+    xp = be.xp
     # (an empty batch has nothing to shift; Dask's max fails on zero-size arrays)
     a0 = x - xp.max(x, axis=axis, keepdims=True) if math.prod(x.shape) else x
-    lam = _shifted_normalizer(xp, a0, t, num_iters, axis)
+    lam = _shifted_normalizer(be, a0, t, num_iters, axis)
     return _exp_t(xp, a0 - lam, t)
 
 
@@ -205,7 +215,7 @@ def tempered_softmax(input: Array, /, *, t: float, num_iters: int = 5, axis: int
         return be.softmax(x, axis=ax)
 
     def fun(a):
-        p = _tempered_probs(xp, a, t, num_iters, ax)
+        p = _tempered_probs(be, a, t, num_iters, ax)
         return p, (p,)
 
     def bwd(res, v):
@@ -234,7 +244,7 @@ def _bt_core(be, x, y, t1, t2, num_iters, ax):
             lt1p = logp if t1 == 1 else (pw(1.0 - t1) - 1.0) / (1.0 - t1)
             res = (p, y, logp)
         else:
-            p = _tempered_probs(xp, a, t2, num_iters, ax)
+            p = _tempered_probs(be, a, t2, num_iters, ax)
             pos = p > 0
             p1 = xp.where(pos, p, 1.0)
             lt1p = xp.where(pos, _log_t(xp, p1, t1), log_t1_zero)
