@@ -282,6 +282,7 @@ def _prologue(fname, input, target, channel_axis, reduction, mask, ignore_index)
     peers=("monai.losses.DiceCELoss",),
     example=_ex_dice_ce,
     mean="weighted",  # "mean" adds the two terms' means, not the mean of "none"
+    mean_of_none=False,
     onehot_ignore_index=True,  # MONAI: ignore_index also on one-hot targets
 )
 @_doc
@@ -407,6 +408,7 @@ def dice_ce_loss(
     peers=("monai.losses.DiceFocalLoss",),
     example=_ex_dice_focal,
     mean="weighted",  # "mean" adds the two terms' means, not the mean of "none"
+    mean_of_none=False,
     onehot_ignore_index=True,  # MONAI: ignore_index also on one-hot targets
 )
 @_doc

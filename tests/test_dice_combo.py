@@ -3,6 +3,8 @@ float64 NumPy references, reductions, masks, jit and bad input."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from _helpers import assert_close, grad, run
@@ -282,3 +284,24 @@ def test_onehot_ignore_index_equals_index_form(xp, rng):
         a = run(xp, fn, x, y, ignore_index=1, reduction="none")
         b = run(xp, fn, x, _onehot(y, 3), ignore_index=1, reduction="none")
         assert_close(a, b)
+
+
+def test_keras_wrapper_gives_the_combined_mean():
+    """The combos' "mean" is not the mean of their "none" values: the generated Keras
+    loss must return the function's own mean (``corelosses check``'s keras cell; Keras
+    picks its backend at import, so in a process of its own)."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    pytest.importorskip("jax")
+    if importlib.util.find_spec("keras") is None:
+        pytest.skip("keras is not installed")
+    code = (
+        "import sys; from corelosses._tools.cli import main; "
+        "sys.exit(main(['check', 'dice_ce_loss', 'dice_focal_loss', '--backends', 'keras']))"
+    )
+    env = dict(os.environ, KERAS_BACKEND="jax")
+    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert res.stdout.count("PASS") >= 2, res.stdout

@@ -114,8 +114,8 @@ class CatalogKerasLoss(keras.losses.Loss):
             # the loss's own "mean" is not the mean of its "none" values (metric
             # learning: over pairs or anchors with a positive): a scalar, which
             # Keras' reduction passes through unchanged
-            if "float" in str(y_true.dtype):
-                y_true = keras.ops.cast(y_true, "int32")  # labels
+            if "float" in str(y_true.dtype) and tuple(y_true.shape) != tuple(y_pred.shape):
+                y_true = keras.ops.cast(y_true, "int32")  # labels (not one-hot maps)
             red = "sum" if self.reduction == "sum" else "mean"
             return fn(y_pred, y_true, reduction=red, **opts)
         yt_shape, yp_shape = tuple(y_true.shape), tuple(y_pred.shape)
