@@ -236,3 +236,36 @@ def _reduce_scaled(be, xp, rows, scale, reduction, *, weight, valid, denom=None)
     top = be.stop_gradient(xp.max(scale)) if math.prod(scale.shape) else 1.0
     out = c.reduce(be, rows * (scale / top), reduction, weight=weight, valid=valid, denom=denom)
     return out * top
+
+
+def _check_bool(fname: str, argname: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(
+            f"{fname}: '{argname}' must be a bool, got {type(value).__name__} {value!r}"
+        )
+
+
+def _check_probs(be: Any, x: Array, fname: str, argname: str, hint: str, upper: bool) -> None:
+    """Values in [0, 1] (``upper``) or >= 0, checked where it costs no sync or trace."""
+    if be.concrete(x) and math.prod(x.shape) > 0:
+        lo, hi = be.value_range(x)  # NaN passes
+        if float(lo) < 0 or (upper and float(hi) > 1):
+            what = "probabilities in [0, 1]" if upper else "non-negative values"
+            raise ValueError(f"{fname}: '{argname}' must hold {what}{hint}")
+
+
+def _pair_prologue(fname, input, target, axis, mask, weight, reduction):
+    """Prologue of the divergences: two arrays of one shape, reduced over ``axis``."""
+    c.check_reduction(fname, reduction)
+    be = c.backend_of(input, target, mask, weight)
+    xp = be.xp
+    x = c.floating(be, input, fname)
+    c.check_same_shape(fname, x, target)
+    ax = c.normalize_axis(fname, "axis", axis, x.ndim)
+    c.class_count(fname, x, ax)
+    loss_shape = x.shape[:ax] + x.shape[ax + 1 :]
+    t = c.cast_to(be, target, x.dtype)
+    valid, weight = c.mask_and_weight(be, mask, weight, loss_shape, x.dtype, fname)
+    x = c.sanitize_along(xp, valid, x, loss_shape, ax)
+    t = c.sanitize_along(xp, valid, t, loss_shape, ax)
+    return be, xp, x, t, weight, valid, ax

@@ -28,12 +28,15 @@ from typing import Any
 
 from . import _core as c
 from ._class_common import (
+    _check_bool,
+    _check_probs,
     _class_prologue,
     _class_vector,
+    _log_probs,
     _on_target,
+    _pair_prologue,
     _reduce_scaled,
     _row_scale,
-    _safe_log,
     _scale_of,
 )
 from ._registry import register
@@ -54,46 +57,6 @@ __all__ = [
 
 
 # ------------------------------------------------------------------ helpers
-def _check_bool(fname: str, argname: str, value: Any) -> None:
-    if not isinstance(value, bool):
-        raise TypeError(
-            f"{fname}: '{argname}' must be a bool, got {type(value).__name__} {value!r}"
-        )
-
-
-def _check_probs(be: Any, x: Array, fname: str, argname: str, hint: str, upper: bool) -> None:
-    """Values in [0, 1] (``upper``) or >= 0, checked where it costs no sync or trace."""
-    if be.concrete(x) and math.prod(x.shape) > 0:
-        lo, hi = be.value_range(x)  # NaN passes
-        if float(lo) < 0 or (upper and float(hi) > 1):
-            what = "probabilities in [0, 1]" if upper else "non-negative values"
-            raise ValueError(f"{fname}: '{argname}' must hold {what}{hint}")
-
-
-def _log_probs(be: Any, xp: Any, x: Array, ax: int, from_logits: bool, fname: str) -> Array:
-    if from_logits:
-        return be.log_softmax(x, axis=ax)
-    c.check_unit_interval(be, x, fname)
-    return _safe_log(xp, x)
-
-
-def _pair_prologue(fname, input, target, axis, mask, weight, reduction):
-    """Prologue of the divergences: two arrays of one shape, reduced over ``axis``."""
-    c.check_reduction(fname, reduction)
-    be = c.backend_of(input, target, mask, weight)
-    xp = be.xp
-    x = c.floating(be, input, fname)
-    c.check_same_shape(fname, x, target)
-    ax = c.normalize_axis(fname, "axis", axis, x.ndim)
-    c.class_count(fname, x, ax)
-    loss_shape = x.shape[:ax] + x.shape[ax + 1 :]
-    t = c.cast_to(be, target, x.dtype)
-    valid, weight = c.mask_and_weight(be, mask, weight, loss_shape, x.dtype, fname)
-    x = c.sanitize_along(xp, valid, x, loss_shape, ax)
-    t = c.sanitize_along(xp, valid, t, loss_shape, ax)
-    return be, xp, x, t, weight, valid, ax
-
-
 def _kl_parts(be, xp, x, t, log_input, log_target, fname):
     """``(t != 0, t, log t - log p)`` elementwise, the last 0 where ``t == 0``.
 

@@ -23,9 +23,9 @@ import math
 from typing import Any
 
 from . import _core as c
+from ._class_common import _class_prologue
 from ._registry import register
 from .classification import _class_vector
-from .divergence import _class_prologue
 
 Array = Any
 

@@ -9,9 +9,8 @@ import math
 from typing import Any
 
 from . import _core as c
-from ._class_common import _class_vector
+from ._class_common import _class_vector, _pair_prologue
 from ._registry import register
-from .divergence import _pair_prologue
 from .margin import _ex_multiclass, _relu
 
 Array = Any

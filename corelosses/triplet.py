@@ -14,8 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 from . import _core as c
+from ._class_common import _check_bool
 from ._registry import register
-from .divergence import _check_bool
 from .embedding import _absmax, _clamp0, _pnorm, _pow2_scale, _vectors
 
 Array = Any
