@@ -74,16 +74,19 @@ def _class_prologue(
     valid = c.and_masks(xp, user_valid, valid)
     x = c.sanitize_along(xp, valid, x, loss_shape, ax)
     if indices is not None:
-        y = None
-        if one_hot:
-            y = be.one_hot(indices, C, ax, x.dtype)
-            y = c.nan_out_of_range(be, y, indices, C, ax, valid)
+        y = _one_hot_target(be, indices, C, ax, x.dtype, valid) if one_hot else None
     else:
         y = c.sanitize_along(xp, valid, c.cast_to(be, target, x.dtype), loss_shape, ax)
         c.check_unit_interval(be, y, fname, "target")
     cshape = [1] * x.ndim
     cshape[ax] = C
     return be, xp, x, y, indices, valid, weight, ax, tuple(cshape), C
+
+
+def _one_hot_target(be, indices, C, ax, dtype, valid):
+    """Class indices as a one-hot target (NaN rows for bad indices under a trace)."""
+    y = be.one_hot(indices, C, ax, dtype)
+    return c.nan_out_of_range(be, y, indices, C, ax, valid)
 
 
 def _class_setup(fname, input, target, axis, from_logits, ignore_index, mask, reduction, weight):

@@ -41,6 +41,7 @@ __all__ = [
     "ignore_value_mask",
     "sanitize",
     "reduce",
+    "count_valid",
     "check_unit_interval",
     "check_class_indices",
     "nan_out_of_range",
@@ -250,19 +251,31 @@ def reduce(
     weight: Array | None = None,
     valid: Array | None = None,
     denom: Array | None = None,
+    at_fill: str = "any",
 ) -> Array:
     """Apply ``weight``, zero the invalid entries (the second ``where``), reduce.
 
     ``"mean"`` divides by ``denom`` when given (e.g. the summed class weights
     of ``cross_entropy``), else by the number of valid entries; a zero
     denominator (everything masked, or an empty batch) gives 0, not NaN.
+
+    ``at_fill`` is the caller's promise about ``loss`` wherever ``valid`` is
+    false (its inputs were filled there by :func:`sanitize`): ``"zero"``, it
+    is exactly 0 already (a squared error at ``(0, 0)``, or a native kernel
+    that gives an ignored entry 0), so the second ``where`` is skipped;
+    ``"finite"``, it is finite, so a weight zeroed there zeroes the loss and
+    the second ``where`` is skipped when a weight is given; ``"any"`` (the
+    default) promises nothing. The first ``where`` on the inputs always stays,
+    so a NaN under the mask still reaches neither value nor gradient.
     """
     xp = be.xp
     if weight is not None:
         if valid is not None:  # a NaN weight under the mask must not reach the gradient
             weight = xp.where(valid, weight, 0.0)
         loss = loss * weight
-    if valid is not None:
+    if valid is not None and not (
+        at_fill == "zero" or (at_fill == "finite" and weight is not None)
+    ):
         loss = xp.where(valid, loss, 0.0)
     if reduction == "none":
         return loss
@@ -272,8 +285,19 @@ def reduce(
     if denom is None:
         if valid is None:
             return total / max(math.prod(loss.shape), 1)
-        denom = xp.sum(xp.astype(xp.broadcast_to(valid, loss.shape), loss.dtype))
+        denom = count_valid(xp, valid, loss.shape, loss.dtype)
     return total / xp.where(denom == 0, 1.0, denom)
+
+
+def count_valid(xp: Any, valid: Array, shape: Sequence[int], dtype: Any) -> Array:
+    """The number of true entries of ``valid`` broadcast to ``shape``, in ``dtype``.
+
+    Counted on the mask itself (``count_nonzero``, no float copy of it), then
+    scaled by how many times broadcasting repeats each of its entries.
+    """
+    n = xp.astype(xp.count_nonzero(valid), dtype)
+    rep = math.prod(shape) // max(math.prod(valid.shape), 1)
+    return n if rep == 1 else n * float(rep)
 
 
 # ------------------------------------------------------------ value checks

@@ -17,6 +17,7 @@ from ._class_common import (
     _class_vector,
     _log_probs,
     _on_target,
+    _one_hot_target,
     _safe_log,
 )
 from ._registry import register
@@ -154,6 +155,12 @@ def binary_cross_entropy(
         c.check_broadcastable(fname, "pos_weight", pos_weight, x.shape)
         pos_weight = c.cast_to(be, pos_weight, x.dtype)
     if from_logits:
+        if weight is not None:
+            # the weight (zeroed outside ``valid``) goes into the fused kernel; the
+            # loss is finite at the fill, so that zeroes it and no second ``where`` runs
+            w = weight if valid is None else xp.where(valid, weight, 0.0)
+            loss = be.bce_with_logits(x, y, pos_weight, weight=w)
+            return c.reduce(be, loss, reduction, valid=valid, at_fill="zero")
         loss = be.bce_with_logits(x, y, pos_weight)
     else:
         c.check_unit_interval(be, x, fname)
@@ -297,8 +304,16 @@ def cross_entropy(
             fname, input, target, axis, where, class_weight
         )
     be, xp, x, y, idx, valid, weight, ax, cshape, C = _class_prologue(
-        fname, input, target, axis, ignore_index, mask, weight, reduction, "input"
+        fname, input, target, axis, ignore_index, mask, weight, reduction, "input", one_hot=False
     )
+    if idx is not None:
+        if from_logits and where is None and class_weight is None and not label_smoothing:
+            # masked, weighted or ignore_index: the native kernel, unreduced, on the
+            # filled input; 0 outside ``valid``, so no second ``where``
+            nll = be.cross_entropy_native(x, idx, ax, "none", valid=valid)
+            if nll is not None:
+                return c.reduce(be, nll, reduction, weight=weight, valid=valid, at_fill="zero")
+        y = _one_hot_target(be, idx, C, ax, x.dtype, valid)
     keep = None if where is None else _class_keep(be, xp, where, x, fname)
     logp = _log_probs(be, xp, x, ax, from_logits, fname, keep)
     share = label_smoothing / C

@@ -187,7 +187,8 @@ def focal_loss(
         loss = (a * y + (1.0 - a) * (1.0 - y)) * loss
     elif alpha is not None:
         loss = (alpha * y + (1.0 - alpha) * (1.0 - y)) * loss
-    return c.reduce(be, loss, reduction, weight=weight, valid=valid)
+    # finite at the fill (x = y = 0): a weight zeroed outside ``valid`` zeroes it there
+    return c.reduce(be, loss, reduction, weight=weight, valid=valid, at_fill="finite")
 
 
 @register(

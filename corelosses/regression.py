@@ -57,6 +57,62 @@ _EXTRA_DOC = """
 """
 
 
+def _squared(be, xp, x, y):
+    d = x - y
+    return d * d
+
+
+def _absolute(be, xp, x, y):
+    d = x - y
+    # d * sign(d), not abs(d): the gradient at d = 0 is 0 on every framework (jax's abs: 1)
+    return d * xp.sign(d)
+
+
+def _huber(be, xp, x, y, delta):
+    a = xp.abs(x - y)
+    q = be.min_scalar(a, delta)
+    return q * (a - 0.5 * q)
+
+
+def _smooth_l1(be, xp, x, y, beta):
+    if beta == 0:
+        return _absolute(be, xp, x, y)  # as l1_loss: gradient 0 at d = 0 everywhere
+    return _huber(be, xp, x, y, beta) / beta
+
+
+def _native_or_formula(
+    fname, kernel, params, formula, input, target, weight, mask, ignore_value, reduction
+):
+    """The elementwise losses that are exactly 0 at the fill ``(0, 0)``.
+
+    A plain call goes to the backend's fused kernel when it has one
+    (``Backend.regression_native``, the same function). A masked or weighted
+    call runs :func:`corelosses._core.pair_setup` (the first ``where``), then
+    that kernel unreduced, or ``formula(be, xp, x, y, *params)``; the loss is 0 at the
+    filled entries, so :func:`corelosses._core.reduce` skips the second
+    ``where`` (``at_fill="zero"``).
+    """
+    if weight is None and mask is None and ignore_value is None:
+        c.check_reduction(fname, reduction)
+        be = c.backend_of(input, target)
+        out = be.regression_native(kernel, input, target, params, reduction)
+        if out is not None:  # the plain case in one native kernel (same function)
+            return out
+    be, xp, x, y, w, valid = c.pair_setup(
+        fname,
+        input,
+        target,
+        weight=weight,
+        mask=mask,
+        reduction=reduction,
+        ignore_value=ignore_value,
+    )
+    loss = be.regression_native(kernel, x, y, params, "none")
+    if loss is None:
+        loss = formula(be, xp, x, y, *params)
+    return c.reduce(be, loss, reduction, weight=w, valid=valid, at_fill="zero")
+
+
 @register(
     "regression",
     "torch.nn.functional.mse_loss",
@@ -85,17 +141,9 @@ def mse_loss(
     >>> float(cl.mse_loss(np.array([1.0, 2.0]), np.array([0.0, 0.0])))
     2.5
     """
-    be, xp, x, y, w, valid = c.pair_setup(
-        "mse_loss",
-        input,
-        target,
-        weight=weight,
-        mask=mask,
-        reduction=reduction,
-        ignore_value=ignore_value,
+    return _native_or_formula(
+        "mse_loss", "mse", (), _squared, input, target, weight, mask, ignore_value, reduction
     )
-    d = x - y
-    return c.reduce(be, d * d, reduction, weight=w, valid=valid)
 
 
 @register(
@@ -122,18 +170,9 @@ def l1_loss(
     >>> float(cl.l1_loss(np.array([1.0, -2.0]), np.array([0.0, 0.0])))
     1.5
     """
-    be, xp, x, y, w, valid = c.pair_setup(
-        "l1_loss",
-        input,
-        target,
-        weight=weight,
-        mask=mask,
-        reduction=reduction,
-        ignore_value=ignore_value,
+    return _native_or_formula(
+        "l1_loss", "l1", (), _absolute, input, target, weight, mask, ignore_value, reduction
     )
-    d = x - y
-    # d * sign(d), not abs(d): the gradient at d = 0 is 0 on every framework (jax's abs gives 1)
-    return c.reduce(be, d * xp.sign(d), reduction, weight=w, valid=valid)
 
 
 @register(
@@ -164,25 +203,11 @@ def huber_loss(
     >>> float(cl.huber_loss(np.array([0.5, 3.0]), np.array([0.0, 0.0]), reduction="sum"))
     2.625
     """
-    fname = "huber_loss"
-    c.check_number(fname, "delta", delta, low=0, low_open=True)
-    if weight is None and mask is None and ignore_value is None:
-        c.check_reduction(fname, reduction)
-        out = c.backend_of(input, target).huber_native(input, target, delta, reduction)
-        if out is not None:  # the plain case in one native kernel (same function)
-            return out
-    be, xp, x, y, w, valid = c.pair_setup(
-        fname,
-        input,
-        target,
-        weight=weight,
-        mask=mask,
-        reduction=reduction,
-        ignore_value=ignore_value,
-    )
-    a = xp.abs(x - y)
-    q = be.min_scalar(a, delta)
-    return c.reduce(be, q * (a - 0.5 * q), reduction, weight=w, valid=valid)
+    c.check_number("huber_loss", "delta", delta, low=0, low_open=True)
+    return _native_or_formula(
+        "huber_loss", "huber", (delta,), _huber, input, target, weight, mask, ignore_value,
+        reduction,
+    )  # fmt: skip
 
 
 @register(
@@ -213,24 +238,11 @@ def smooth_l1_loss(
     >>> float(cl.smooth_l1_loss(np.array([0.5, 3.0]), np.array([0.0, 0.0]), reduction="sum"))
     2.625
     """
-    fname = "smooth_l1_loss"
-    c.check_number(fname, "beta", beta, low=0)
-    be, xp, x, y, w, valid = c.pair_setup(
-        fname,
-        input,
-        target,
-        weight=weight,
-        mask=mask,
-        reduction=reduction,
-        ignore_value=ignore_value,
-    )
-    a = xp.abs(x - y)
-    if beta == 0:
-        loss = (x - y) * xp.sign(x - y)  # as l1_loss: gradient 0 at d = 0 everywhere
-    else:
-        q = be.min_scalar(a, beta)
-        loss = q * (a - 0.5 * q) / beta
-    return c.reduce(be, loss, reduction, weight=w, valid=valid)
+    c.check_number("smooth_l1_loss", "beta", beta, low=0)
+    return _native_or_formula(
+        "smooth_l1_loss", "smooth_l1", (beta,), _smooth_l1, input, target, weight, mask,
+        ignore_value, reduction,
+    )  # fmt: skip
 
 
 @register(
@@ -421,7 +433,8 @@ def msle_loss(
         ignore_value=ignore_value,
     )
     d = xp.log1p(xp.where(x < eps, eps, x)) - xp.log1p(xp.where(y < eps, eps, y))
-    return c.reduce(be, d * d, reduction, weight=w, valid=valid)
+    # at the fill (0, 0) both logs are log1p(eps): d is exactly 0
+    return c.reduce(be, d * d, reduction, weight=w, valid=valid, at_fill="zero")
 
 
 @register(
@@ -476,7 +489,8 @@ def quantile_loss(
         ignore_value=ignore_value,
     )
     h = 0.5 * y - 0.5 * x
-    return c.reduce(be, h * ((2.0 * quantile - 1.0) + xp.sign(h)), reduction, weight=w, valid=valid)
+    loss = h * ((2.0 * quantile - 1.0) + xp.sign(h))
+    return c.reduce(be, loss, reduction, weight=w, valid=valid, at_fill="zero")  # h = 0 there
 
 
 def _log1p_square(be: Any, h: Array, k: float) -> Array:

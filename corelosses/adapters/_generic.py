@@ -170,12 +170,20 @@ class Backend:
         classes = xp.reshape(self.arange(num_classes, indices, indices.dtype), tuple(shape))
         return xp.astype(xp.expand_dims(indices, axis=axis) == classes, dtype)
 
-    def bce_with_logits(self, x: Array, y: Array, pos_weight: Array | None = None) -> Array:
-        """Elementwise ``-(pw y log s(x) + (1 - y) log(1 - s(x)))`` (torch's formula)."""
+    def bce_with_logits(
+        self,
+        x: Array,
+        y: Array,
+        pos_weight: Array | None = None,
+        weight: Array | None = None,
+    ) -> Array:
+        """Elementwise ``-w (pw y log s(x) + (1 - y) log(1 - s(x)))`` (torch's formula)."""
         sp = self.softplus(-x)  # -log sigmoid(x)
         if pos_weight is None:
-            return (1.0 - y) * x + sp
-        return (1.0 - y) * x + (1.0 + (pos_weight - 1.0) * y) * sp
+            loss = (1.0 - y) * x + sp
+        else:
+            loss = (1.0 - y) * x + (1.0 + (pos_weight - 1.0) * y) * sp
+        return loss if weight is None else loss * weight
 
     def scan(self, step: Callable, carry: Any, xs: Any) -> Any:
         """The final carry of ``carry = step(carry, x)`` over the leading axis of
@@ -327,17 +335,29 @@ class Backend:
     # hooks check dtypes/shapes cheaply and decline anything unusual, which the
     # definition then validates (and names) as usual.
     def cross_entropy_native(
-        self, x: Array, target: Array, axis: int, reduction: str
+        self, x: Array, target: Array, axis: int, reduction: str, valid: Array | None = None
     ) -> Array | None:
-        """Softmax cross entropy of logits ``x`` and class indices ``target``, or None."""
+        """Softmax cross entropy of logits ``x`` and class indices ``target``, or None.
+
+        With ``valid`` (a boolean array broadcastable to ``target``; the caller
+        has already filled ``x`` outside it and passes ``reduction="none"``)
+        the loss is exactly 0 outside ``valid``, whatever ``target`` holds there.
+        """
         return None
 
     def bce_with_logits_native(self, x: Array, y: Array, reduction: str) -> Array | None:
         """Reduced binary cross entropy on logits, or None."""
         return None
 
-    def huber_native(self, x: Array, y: Array, delta: float, reduction: str) -> Array | None:
-        """Reduced Huber loss, or None."""
+    def regression_native(
+        self, kernel: str, x: Array, y: Array, params: tuple, reduction: str
+    ) -> Array | None:
+        """An elementwise regression loss in one kernel, or None.
+
+        ``kernel`` is ``"mse"``, ``"l1"``, ``"huber"`` (``params = (delta,)``)
+        or ``"smooth_l1"`` (``params = (beta,)``); ``reduction`` may be
+        ``"none"`` (the masked and weighted calls reduce it themselves).
+        """
         return None
 
     def ctc_native(

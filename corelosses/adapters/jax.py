@@ -147,9 +147,10 @@ class JaxBackend(Backend):
             return loss
         return jnp.sum(loss) if reduction == "sum" else jnp.mean(loss)
 
-    def huber_native(self, x, y, delta, reduction):
-        if not self._plain(x, y):
+    def regression_native(self, kernel, x, y, params, reduction):
+        if kernel != "huber" or not self._plain(x, y):
             return None
+        delta = params[0]
         a = jnp.abs(x - y)
         # jnp.minimum: XLA vectorises it (a select kept the fused reduction
         # scalar). Only here: its gradient multiplies (a - q) by 0, which
@@ -157,7 +158,7 @@ class JaxBackend(Backend):
         q = jnp.minimum(a, delta)
         return self._reduce(q * (a - 0.5 * q), reduction)
 
-    def cross_entropy_native(self, x, target, axis, reduction):
+    def cross_entropy_native(self, x, target, axis, reduction, valid=None):
         if not (
             self.native
             and x.dtype in _PLAIN_DTYPES
@@ -171,6 +172,8 @@ class JaxBackend(Backend):
         if tuple(target.shape) != tuple(x.shape[:ax] + x.shape[ax + 1 :]):
             return None
         C = x.shape[ax]
+        if valid is not None:
+            target = jnp.where(valid, target, 0)
         if self.concrete(target):
             lo, hi = self.value_range(target)
             if int(lo) < 0 or int(hi) >= C:
@@ -181,6 +184,8 @@ class JaxBackend(Backend):
         # outside [0, C) gives NaN (take_along_axis would wrap a negative one).
         inrange = (target >= 0) & (target < C)
         loss = jnp.where(inrange, loss, jnp.nan)
+        if valid is not None:
+            loss = jnp.where(valid, loss, 0.0)
         return self._reduce(loss, reduction)
 
 

@@ -158,14 +158,17 @@ class TorchBackend(Backend):
         t = torch.unsqueeze(indices, axis).to(dtype)
         return torch.clamp(1.0 - torch.abs(t - classes), min=0.0)
 
-    def bce_with_logits(self, x, y, pos_weight=None):
+    def bce_with_logits(self, x, y, pos_weight=None, weight=None):
         if not self.native or (
-            pos_weight is not None and pos_weight.requires_grad and torch.is_grad_enabled()
+            torch.is_grad_enabled()
+            and any(w is not None and w.requires_grad for w in (pos_weight, weight))
         ):
-            # F.binary_cross_entropy_with_logits does not differentiate pos_weight
-            # (it raises if pos_weight requires grad): the definition does.
-            return super().bce_with_logits(x, y, pos_weight)
-        return F.binary_cross_entropy_with_logits(x, y, pos_weight=pos_weight, reduction="none")
+            # F.binary_cross_entropy_with_logits does not differentiate pos_weight or
+            # weight (it raises for pos_weight): the definition does.
+            return super().bce_with_logits(x, y, pos_weight, weight)
+        return F.binary_cross_entropy_with_logits(
+            x, y, weight=weight, pos_weight=pos_weight, reduction="none"
+        )
 
     def max_pool(self, x, window, axes):
         # F.max_pool2d/3d over the trailing 2 or 3 axes of a 4-D/5-D floating tensor:
@@ -270,7 +273,7 @@ class TorchBackend(Backend):
             and x.numel() > 0
         )
 
-    def cross_entropy_native(self, x, target, axis, reduction):
+    def cross_entropy_native(self, x, target, axis, reduction, valid=None):
         # (each tensor attribute costs ~60 ns: this runs on every plain call)
         dt = x.dtype
         if not (
@@ -293,7 +296,10 @@ class TorchBackend(Backend):
         # A target of the wrong shape or an index out of range makes
         # F.cross_entropy raise; the caller then runs the definition, which
         # names the problem. No index is ignored (the int64 minimum is never a
-        # class index), unlike F.cross_entropy's default of -100.
+        # class index), unlike F.cross_entropy's default of -100, except outside
+        # ``valid``, where the kernel gives exactly 0.
+        if valid is not None:
+            target = torch.where(valid, target, _NO_INDEX)
         if _CE_KERNEL is not None:
             # the ATen op F.cross_entropy itself calls, without its Python wrapper
             # (0.33 us of a ~4 us call at 64 elements; RESULTS.md "Floors");
@@ -306,10 +312,18 @@ class TorchBackend(Backend):
             return None
         return F.binary_cross_entropy_with_logits(x, y, reduction=reduction)
 
-    def huber_native(self, x, y, delta, reduction):
+    def regression_native(self, kernel, x, y, params, reduction):
         if not self._plain(x, y):
             return None
-        return F.huber_loss(x, y, reduction=reduction, delta=delta)
+        if kernel == "mse":
+            return F.mse_loss(x, y, reduction=reduction)
+        if kernel == "l1":
+            return F.l1_loss(x, y, reduction=reduction)
+        if kernel == "huber":
+            return F.huber_loss(x, y, reduction=reduction, delta=params[0])
+        if kernel == "smooth_l1":
+            return F.smooth_l1_loss(x, y, reduction=reduction, beta=params[0])
+        return None
 
     def ctc_native(self, log_probs, targets, input_lengths, target_lengths, blank):
         # ATen's kernel, eager only: under torch.compile its output shape depends on
