@@ -19,7 +19,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -30,19 +30,32 @@ from .bench_pairs import (  # noqa: F401 (re-exported)
     _extra_data,
     _optional_torch_pairs,
     jax_pairs,
+    jax_pairs_all,
     numpy_pairs,
     torch_pairs,
+)
+from .bench_report import (  # noqa: F401 (re-exported)
+    MODES,
+    Row,
+    _line,
+    bandwidth_table,
+    fmt_size,
+    machine_text,
+    plot,
+    table,
+    target_for,
 )
 from .bench_timing import (  # noqa: F401 (re-exported)
     _call_time,
     _minor_faults,
     interleaved,
+    jax_peak_bytes,
     machine,
+    torch_peak_bytes,
 )
 
 __all__ = ["main", "run", "machine", "parse_size"]
 
-MODES = ("torch", "torch.compile", "jax.jit", "numpy", "cupy")
 DEFAULT_SIZES = (64, 1 << 20, 1 << 24)
 QUICK_SIZES = (64, 4096)
 
@@ -56,45 +69,7 @@ def parse_size(s: str) -> int:
     return int(s)
 
 
-def fmt_size(n: int) -> str:
-    for unit, v in (("G", 1 << 30), ("M", 1 << 20), ("k", 1 << 10)):
-        if n >= v and n % v == 0:
-            return f"{n // v}{unit}"
-    return str(n)
-
-
 # -------------------------------------------------------- per-mode runners
-@dataclass
-class Row:
-    loss: str
-    peer: str
-    mode: str
-    size: int
-    pass_: str  # "fwd" | "fwd+bwd"
-    ours_s: float
-    native_s: float
-    ratio: float
-    cpu_ratio: float  # the same from process CPU time (robust to other processes' load)
-    spread: float  # (max - min) / median of the ratio's two sides, the worse one
-    target: float | None
-    bytes_min: int | None = None
-    copy_s: float | None = None
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool | None:
-        return None if self.target is None else self.ratio <= self.target
-
-
-def target_for(mode: str, size: int) -> float | None:
-    """The issue's targets: 1.10 eager torch, 1.05 compiled, 1.5 call overhead at 64."""
-    if mode == "torch":
-        return 1.5 if size <= 1024 else 1.10
-    if mode in ("torch.compile", "jax.jit") and size >= (1 << 20):
-        return 1.05
-    return None
-
-
 def _min_bytes(pair: Pair, n: int, grad: bool) -> int | None:
     # a fused kernel reads input and target once (float32) and, with the
     # backward, writes the input's gradient once; the scalar is free.
@@ -103,7 +78,7 @@ def _min_bytes(pair: Pair, n: int, grad: bool) -> int | None:
     return 4 * n * (3 if grad else 2)
 
 
-def _rows_for(mode, pair, n, grad, res, copy_s) -> Row:
+def _rows_for(mode, pair, n, grad, res, copy_s, peaks=(None, None)) -> Row:
     a, b = res
     spread = max((r["max"] - r["min"]) / r["median"] for r in res)
     return Row(
@@ -117,14 +92,16 @@ def _rows_for(mode, pair, n, grad, res, copy_s) -> Row:
         a["median"] / b["median"],
         a["cpu"] / max(b["cpu"], 1e-12),
         spread,
-        target_for(mode, n),
+        target_for(mode, n, pair.loss, pair.masked),
         _min_bytes(pair, n, grad),
         copy_s,
         {
             "inner": a["inner"],
             "repeats": a["n"],
             "page_faults_per_call": [round(a["faults"], 1), round(b["faults"], 1)],
+            "masked": pair.masked,
         },
+        *peaks,
     )
 
 
@@ -144,7 +121,9 @@ def _copy_times(sizes, make, sync, repeats, min_time) -> dict[int, float]:
     return out
 
 
-def run_torch(pairs, sizes, repeats, min_time, compiled, log, device="cpu") -> list[Row]:
+def run_torch(
+    pairs, sizes, repeats, min_time, compiled, log, device="cpu", memory=True
+) -> list[Row]:
     import torch
 
     dev = torch.device(device)
@@ -178,35 +157,38 @@ def run_torch(pairs, sizes, repeats, min_time, compiled, log, device="cpu") -> l
             data = _extra_data(pair.kind, n)
             for grad in (False, True) if pair.grad else (False,):
                 x = torch.from_numpy(data[0]).to(dev).requires_grad_(grad)
-                y = torch.from_numpy(data[1]).to(dev)
+                rest = [torch.from_numpy(a).to(dev) for a in data[1:]]
                 fns = []
                 for f in (pair.ours, pair.native):
                     if compiled:
                         torch._dynamo.reset()
                         f = torch.compile(f, dynamic=False)
-                    fns.append(_torch_step(f, x, y, grad))
+                    fns.append(_torch_step(f, x, rest, grad))
                 try:
                     res = interleaved(fns, sync, repeats, min_time)
                 except Exception as e:  # noqa: BLE001 - report, keep going
                     log(f"  {pair.loss} {mode} n={n}: failed: {type(e).__name__}: {e}")
                     continue
-                row = _rows_for(mode, pair, n, grad, res, copies.get(n))
+                peaks = (None, None)
+                if memory and dev.type == "cpu":
+                    peaks = tuple(torch_peak_bytes(f) for f in fns)
+                row = _rows_for(mode, pair, n, grad, res, copies.get(n), peaks)
                 rows.append(row)
                 log(_line(row))
     return rows
 
 
-def _torch_step(f, x, y, grad):
+def _torch_step(f, x, rest, grad):
     if not grad:
 
         def fwd():
-            return f(x, y)
+            return f(x, *rest)
 
         return fwd
 
     def step():
         x.grad = None
-        loss = f(x, y)
+        loss = f(x, *rest)
         loss.backward()
         return loss
 
@@ -217,7 +199,7 @@ def _nosync(out):
     return out
 
 
-def run_jax(pairs, sizes, repeats, min_time, log) -> list[Row]:
+def run_jax(pairs, sizes, repeats, min_time, log, memory=True) -> list[Row]:
     import jax
     import jax.numpy as jnp
 
@@ -239,18 +221,22 @@ def run_jax(pairs, sizes, repeats, min_time, log) -> list[Row]:
     copies = _copy_times(sizes, copy, jax.block_until_ready, repeats, min_time)
     for pair in pairs:
         for n in sizes:
-            x, y = (jnp.asarray(a) for a in _data(pair.kind, n))
+            args = [jnp.asarray(a) for a in _extra_data(pair.kind, n)]
             for grad in (False, True):
-                fns = []
+                fns, jitted = [], []
                 for f in (pair.ours, pair.native):
                     jf = jax.jit(jax.value_and_grad(f) if grad else f)
-                    fns.append(lambda jf=jf, x=x, y=y: jf(x, y))
+                    jitted.append(jf)
+                    fns.append(lambda jf=jf, args=args: jf(*args))
                 try:
                     res = interleaved(fns, jax.block_until_ready, repeats, min_time)
                 except Exception as e:  # noqa: BLE001
                     log(f"  {pair.loss} jax.jit n={n}: failed: {type(e).__name__}: {e}")
                     continue
-                row = _rows_for("jax.jit", pair, n, grad, res, copies[n])
+                peaks = (None, None)
+                if memory:
+                    peaks = tuple(jax_peak_bytes(jf, *args) for jf in jitted)
+                row = _rows_for("jax.jit", pair, n, grad, res, copies[n], peaks)
                 rows.append(row)
                 log(_line(row))
     return rows
@@ -288,135 +274,6 @@ def run_numpy(pairs, sizes, repeats, min_time, log, np=None, mode="numpy") -> li
     return rows
 
 
-# ------------------------------------------------------------------- output
-def _us(s: float) -> str:
-    us = s * 1e6
-    return f"{us:.1f}" if us < 1000 else f"{us:,.0f}"
-
-
-def _line(r: Row) -> str:
-    ok = "" if r.ok is None else ("ok" if r.ok else "MISS")
-    return (
-        f"  {r.mode:13s} {r.loss:21s} {fmt_size(r.size):>4s} {r.pass_:7s} "
-        f"ours {_us(r.ours_s):>9s} us  native {_us(r.native_s):>9s} us  "
-        f"ratio {r.ratio:5.2f} {ok} (cpu {r.cpu_ratio:4.2f})"
-    )
-
-
-def table(rows: list[Row]) -> str:
-    """Markdown table of the ratios."""
-    head = (
-        "| mode | loss | native peer | size | pass | corelosses (us) | native (us) "
-        "| ratio | target | CPU-time ratio | spread |\n|---|---|---|---|---|---:|---:|---:|---|---:|---:|"
-    )
-    lines = [head]
-    for r in rows:
-        tgt = "-" if r.target is None else f"<= {r.target:.2f} {'ok' if r.ok else '**miss**'}"
-        lines.append(
-            f"| {r.mode} | {r.loss} | {r.peer} | {fmt_size(r.size)} | {r.pass_} | "
-            f"{_us(r.ours_s)} | {_us(r.native_s)} | {r.ratio:.2f} | {tgt} | {r.cpu_ratio:.2f} | "
-            f"{r.spread:.0%} |"
-        )
-    return "\n".join(lines)
-
-
-def bandwidth_table(rows: list[Row]) -> str:
-    """Achieved bandwidth of the elementwise losses against a copy of the same size."""
-    lines = [
-        "| mode | loss | size | pass | min bytes | corelosses GB/s | native GB/s | copy GB/s "
-        "| corelosses / copy |",
-        "|---|---|---|---|---:|---:|---:|---:|---:|",
-    ]
-    for r in rows:
-        if r.bytes_min is None or r.copy_s is None or r.size < (1 << 20):
-            continue
-        copy_bw = 8 * r.size / r.copy_s / 1e9  # a copy reads and writes n floats
-        ours = r.bytes_min / r.ours_s / 1e9
-        nat = r.bytes_min / r.native_s / 1e9
-        lines.append(
-            f"| {r.mode} | {r.loss} | {fmt_size(r.size)} | {r.pass_} | "
-            f"{r.bytes_min / 1e6:.1f} MB | {ours:.2f} | {nat:.2f} | {copy_bw:.2f} | "
-            f"{ours / copy_bw:.0%} |"
-        )
-    return "\n".join(lines)
-
-
-def machine_text(info: dict[str, Any]) -> str:
-    libs = ", ".join(
-        f"{k} {info[k]}"
-        for k in (
-            "python",
-            "numpy",
-            "torch",
-            "jax",
-            "optax",
-            "cupy",
-            "array_api_compat",
-            "corelosses",
-        )
-        if k in info
-    )
-    gpu = info.get("gpu") or "none"
-    devices = f"torch device {info.get('torch_device', 'cpu')}"
-    if "jax_device" in info:
-        devices += f", jax device {info['jax_device']}"
-    return (
-        f"{info['cpu']}, {info['cores']} logical cores (torch threads "
-        f"{info.get('torch_threads', '?')}), GPU: {gpu} ({devices}); {info['platform']}; {libs}; "
-        f"load average at start {info.get('load_avg', '?')}"
-    )
-
-
-def plot(
-    rows: list[Row],
-    path: Path,
-    info: dict[str, Any],
-    spans: dict[tuple, tuple[float, float]] | None = None,
-    title: str = "corelosses vs native (median time ratio; green: target met, red: missed)",
-) -> None:
-    """Bars of the ratios per mode; ``spans`` maps ``(mode, loss, size, pass)`` to a
-    (min, max) range drawn as a whisker (several runs summarised)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    modes = [m for m in MODES if any(r.mode == m for r in rows)]
-    fig, axes = plt.subplots(len(modes), 1, figsize=(11, 3.2 * len(modes) + 0.8), squeeze=False)
-    for ax, mode in zip(axes[:, 0], modes):
-        rs = [r for r in rows if r.mode == mode]
-        labels = [f"{r.loss}\n{fmt_size(r.size)} {r.pass_}" for r in rs]
-        colors = ["tab:gray" if r.ok is None else ("tab:green" if r.ok else "tab:red") for r in rs]
-        ax.bar(range(len(rs)), [r.ratio for r in rs], color=colors)
-        if spans:
-            lo_hi = [spans[(r.mode, r.loss, r.size, r.pass_)] for r in rs]
-            ax.errorbar(
-                range(len(rs)),
-                [r.ratio for r in rs],
-                yerr=[
-                    [r.ratio - lo for r, (lo, _) in zip(rs, lo_hi)],
-                    [hi - r.ratio for r, (_, hi) in zip(rs, lo_hi)],
-                ],
-                fmt="none",
-                ecolor="k",
-                elinewidth=0.8,
-                capsize=2,
-            )
-        ax.axhline(1.0, color="k", lw=0.8)
-        for t in sorted({r.target for r in rs if r.target is not None}):
-            ax.axhline(t, color="tab:orange", lw=0.8, ls="--")
-        ax.set_xticks(range(len(rs)), labels, rotation=90, fontsize=6)
-        ax.set_ylabel("corelosses / native")
-        ax.set_title(mode, fontsize=9)
-    fig.suptitle(
-        title + "\n" + machine_text(info)[:160],
-        fontsize=7,
-    )
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
 # --------------------------------------------------------------------- main
 def run(
     *,
@@ -429,11 +286,14 @@ def run(
     png: bool = True,
     log: Callable[[str], None] = print,
     device: str = "cpu",
+    memory: bool = True,
 ) -> tuple[list[Row], dict[str, Any]]:
     """Run the benchmark; write ``bench.json``, ``bench.md`` and ``bench.png`` to ``out``.
 
     ``device`` is torch's device (``"cuda"`` on a GPU); jax uses its default
-    device and the ``cupy`` mode the current CUDA device.
+    device and the ``cupy`` mode the current CUDA device. ``memory`` adds each
+    side's peak allocation per call (torch on CPU: the profiler's allocation
+    events; jax: XLA's memory analysis of the compiled program).
     """
     info = machine()
     info["torch_device"] = device
@@ -457,9 +317,10 @@ def run(
                     mode == "torch.compile",
                     log,
                     device,
+                    memory,
                 )
             elif mode == "jax.jit":
-                rows += run_jax(keep(jax_pairs()), sizes, repeats, min_time, log)
+                rows += run_jax(keep(jax_pairs_all()), sizes, repeats, min_time, log, memory)
             elif mode == "cupy":
                 import cupy
 
@@ -540,6 +401,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--no-png", action="store_true", help="do not draw bench.png (default: draw it)")
     p.add_argument(
+        "--no-memory",
+        action="store_true",
+        help="do not measure each side's peak memory per call (default: measure it; torch on "
+        "CPU and jax)",
+    )
+    p.add_argument(
         "--device",
         default="cpu",
         help="torch device for the torch modes, e.g. cuda (default: cpu)",
@@ -574,6 +441,7 @@ def from_args(args: argparse.Namespace, default_out: str | Path | None) -> int:
         out=args.out or default_out,
         png=not args.no_png,
         device=args.device,
+        memory=not args.no_memory,
     )
     return 0
 

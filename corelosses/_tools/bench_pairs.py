@@ -20,6 +20,7 @@ class Pair:
     native: Callable
     elementwise: bool = True
     grad: bool = True
+    masked: bool = False  # a masked/weighted call against hand-written idioms (bench_masked)
 
 
 def _data(kind: str, n: int, seed: int = 0):
@@ -125,7 +126,9 @@ def torch_pairs() -> list[Pair]:
     ]
     pairs += _catalog2_torch_pairs(cl, F)
     pairs += _optional_torch_pairs(cl)
-    return pairs
+    from .bench_masked import torch_masked_pairs
+
+    return pairs + torch_masked_pairs()
 
 
 def _catalog2_torch_pairs(cl, F) -> list[Pair]:
@@ -271,6 +274,10 @@ def _catalog3_torch_pairs(cl) -> list[Pair]:
 def _extra_data(kind: str, n: int):
     import numpy as np
 
+    if kind.endswith("_masked") or kind == "nan_target":
+        from .bench_masked import masked_data
+
+        return masked_data(kind, n)
     rng = np.random.default_rng(0)
     if kind == "segmentation":  # (N, C, H, W) logits, C = 4
         side = max(2, int((n // 8) ** 0.5))
@@ -361,6 +368,13 @@ def jax_pairs() -> list[Pair]:
             elementwise=False,
         ),
     ]
+
+
+def jax_pairs_all() -> list[Pair]:
+    """:func:`jax_pairs` and the masked pairs."""
+    from .bench_masked import jax_masked_pairs
+
+    return jax_pairs() + jax_masked_pairs()
 
 
 def _ctc_ours_batch_major(cl, lp, y):

@@ -111,3 +111,43 @@ def interleaved(
             }
         )
     return out
+
+
+# ------------------------------------------------------------------- memory
+def torch_peak_bytes(fn: Callable[[], Any]) -> int | None:
+    """Peak bytes allocated by torch's allocator during one call of ``fn``.
+
+    From the profiler's allocation events (``profile_memory=True``): every
+    allocation and free in time order, summed; the peak of that sum is what the
+    call needed beyond what was alive before it. Freed tensors count only
+    while they live, as the allocator sees them. None where the profiler
+    cannot say.
+    """
+    try:
+        from torch.profiler import ProfilerActivity, profile
+
+        with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+            fn()
+        events = prof.profiler.kineto_results.events()  # type: ignore[union-attr]
+        mem = sorted((e.start_ns(), e.nbytes()) for e in events if e.name() == "[memory]")
+    except Exception:  # noqa: BLE001 - another torch version: no figure
+        return None
+    cur = peak = 0
+    for _, nbytes in mem:
+        cur += nbytes
+        peak = max(peak, cur)
+    return peak
+
+
+def jax_peak_bytes(jitted: Callable[..., Any], *args: Any) -> int | None:
+    """Bytes XLA allocates for one call of ``jitted`` beyond its arguments.
+
+    The compiled program's own memory analysis: its temporaries plus its
+    outputs (``temp_size_in_bytes + output_size_in_bytes``). None where the
+    backend does not report it.
+    """
+    try:
+        ma = jitted.lower(*args).compile().memory_analysis()  # type: ignore[attr-defined]
+        return int(ma.temp_size_in_bytes + ma.output_size_in_bytes)
+    except Exception:  # noqa: BLE001
+        return None
