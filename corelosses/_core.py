@@ -22,6 +22,7 @@ from .adapters import Backend, backend_of
 Array = Any
 
 REDUCTIONS = ("mean", "sum", "none")
+_MAX_FLOAT_INT = 2**1024 - 2**970 - 1  # the largest int that float() converts
 
 __all__ = [
     "Array",
@@ -82,6 +83,18 @@ def check_number(
     """
     if value is None and allow_none:
         return
+    tv = type(value)
+    if (
+        (tv is float or tv is int)
+        and value == value
+        and not (finite and tv is float and math.isinf(value))
+    ):
+        # the common case in a few comparisons (this runs on every call)
+        if (low is None or (value > low if low_open else value >= low)) and (
+            high is None or (value < high if high_open else value <= high)
+        ):
+            if tv is float or -_MAX_FLOAT_INT <= value <= _MAX_FLOAT_INT:
+                return
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(
             f"{fname}: '{argname}' must be a real number, got {type(value).__name__} {value!r}"

@@ -310,20 +310,19 @@ class TorchBackend(Backend):
     def bce_with_logits_native(self, x, y, reduction):
         if not self._plain(x, y):
             return None
-        return F.binary_cross_entropy_with_logits(x, y, reduction=reduction)
+        # the ATen op F.binary_cross_entropy_with_logits calls, without its Python
+        # wrapper (shapes are equal here: _plain); as F.cross_entropy's, above
+        return torch.binary_cross_entropy_with_logits(x, y, None, None, _REDUCTION_ENUM[reduction])
 
     def regression_native(self, kernel, x, y, params, reduction):
         if not self._plain(x, y):
             return None
-        if kernel == "mse":
-            return F.mse_loss(x, y, reduction=reduction)
-        if kernel == "l1":
-            return F.l1_loss(x, y, reduction=reduction)
-        if kernel == "huber":
-            return F.huber_loss(x, y, reduction=reduction, delta=params[0])
-        if kernel == "smooth_l1":
-            return F.smooth_l1_loss(x, y, reduction=reduction, beta=params[0])
-        return None
+        # ATen's ops, as torch.nn.functional calls them once it has broadcast the
+        # two (equal) shapes; F.* where an op is missing in this torch
+        op = _REGRESSION_KERNELS.get(kernel)
+        if op is None:
+            return None
+        return op(x, y, _REDUCTION_ENUM[reduction], *params)
 
     def ctc_native(self, log_probs, targets, input_lengths, target_lengths, blank):
         # ATen's kernel, eager only: under torch.compile its output shape depends on
@@ -533,6 +532,29 @@ _NLL_KERNEL = getattr(getattr(torch._C, "_nn", None), "nll_loss_nd", None) or (
     lambda x, t, w, r, i: F.nll_loss(x, t, w, ignore_index=i, reduction=("none", "mean", "sum")[r])
 )
 _REDUCTION_ENUM = {"none": 0, "mean": 1, "sum": 2}  # torch's _Reduction.get_enum
+_REDUCTION_NAME = ("none", "mean", "sum")
+
+
+def _regression_kernels():
+    nn = getattr(torch._C, "_nn", None)
+    fallback = {
+        "mse": lambda x, y, r: F.mse_loss(x, y, reduction=_REDUCTION_NAME[r]),
+        "l1": lambda x, y, r: F.l1_loss(x, y, reduction=_REDUCTION_NAME[r]),
+        "huber": lambda x, y, r, d: F.huber_loss(x, y, reduction=_REDUCTION_NAME[r], delta=d),
+        "smooth_l1": lambda x, y, r, b: F.smooth_l1_loss(
+            x, y, reduction=_REDUCTION_NAME[r], beta=b
+        ),
+    }
+    names = {
+        "mse": "mse_loss",
+        "l1": "l1_loss",
+        "huber": "huber_loss",
+        "smooth_l1": "smooth_l1_loss",
+    }
+    return {k: getattr(nn, names[k], None) or f for k, f in fallback.items()}
+
+
+_REGRESSION_KERNELS = _regression_kernels()
 
 
 def make(xp):
