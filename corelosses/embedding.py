@@ -17,10 +17,11 @@ vectors at 1e30 is finite: the formulas are homogeneous, so the value and the
 gradient are those of the formula. Hinges are PyTorch's ``clamp_min(z, 0)``:
 the gradient at ``z = 0`` exactly passes (as in ``F.*``), and NaN propagates.
 
-There is no native torch kernel: ``F.triplet_margin_loss`` is not the same
-function at float32 extremes (NaN at 1e30, where the definition is finite),
-and a native 2-norm of the scaled differences rounds differently, which moves
-the gradient at exact kinks.
+No ``F.*`` kernel is called: ``F.triplet_margin_loss`` is not the same
+function at float32 extremes (NaN at 1e30, where the definition is finite).
+The 2-norm is a backend primitive (``Backend.norm2``: ``torch.linalg.vector_norm``
+on torch) in both settings of :func:`corelosses.native`, so the triplet loss's
+unscaled fast path and its scaled definition round alike.
 """
 
 from __future__ import annotations
@@ -117,9 +118,7 @@ def _pnorm(be: Any, xp: Any, d: Array, p: float, ax: int) -> Array:
     t = be.stop_gradient(2.0**e)
     u = d / t
     if p == 2:
-        ss = xp.sum(u * u, axis=ax)
-        nz = ss > 0
-        r = xp.where(nz, xp.sqrt(xp.where(nz, ss, 1.0)), 0.0)
+        r = be.norm2(u, ax)
     else:
         au = xp.abs(u)
         nz = au > 0

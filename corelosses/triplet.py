@@ -3,13 +3,17 @@
 
 It shares :mod:`corelosses.embedding`'s conventions and helpers (one value per
 sample over the vector ``axis``; vectors scaled by a power of two before any
-norm; PyTorch's hinge ``clamp_min(z, 0)``). There is no native torch kernel:
-``F.triplet_margin_loss`` is NaN at float32 magnitudes near 1e30, where the
-definition is finite.
+norm; PyTorch's hinge ``clamp_min(z, 0)``). ``F.triplet_margin_loss`` is not
+called: it is NaN at float32 magnitudes near 1e30, where the definition is
+finite. For ``p = 2`` on eager torch and JAX an unscaled fast path (one norm
+pass per distance: ``torch.linalg.vector_norm`` on torch) serves the inputs
+whose distances are all in range, where it is the definition bit for bit; the scaled
+definition runs otherwise (:func:`_builtin_loss`).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -78,6 +82,11 @@ def triplet_margin_loss(
     ...)`` for every reduction (PyTorch's vectors are on the last axis of a
     1-D or 2-D input; here on ``axis`` of any rank). At a zero difference
     (``eps=0``) the gradient is 0, as ``torch.linalg.vector_norm``'s.
+    Computed on differences scaled by a power of two (finite at float32 1e30,
+    where ``F.triplet_margin_loss`` is NaN); for ``p = 2`` on torch and JAX
+    an unscaled fast path, exact where every distance is in range, runs first
+    on concrete CPU arrays (one check read per call); traced (``jax.jit``,
+    ``jax.grad``, ``torch.compile``) the scaled definition runs alone.
 
     ``distance`` (a callable ``distance(x, y) -> one distance per triplet``,
     called with the caller's arrays in the compute dtype; masked-out triplets
@@ -148,6 +157,41 @@ def triplet_margin_loss(
         fills,
     )
     if distance is None:
+        loss = _builtin_loss(be, xp, a, pos, neg, valid, ax, shape, margin, p, eps, swap)
+    else:
+
+        def dist(x, y):
+            return _call_distance(distance, x, y, shape, fname)
+
+        loss = _hinge(xp, dist, a, pos, neg, margin, swap)[0]
+    return c.reduce(be, loss, reduction, weight=w, valid=valid)
+
+
+def _hinge(xp, dist, a, pos, neg, margin, swap):
+    """``(max(0, margin + d(a, p) - d(a, n)), the distances computed)``."""
+    ds = [dist(a, pos), dist(a, neg)]
+    dn = ds[1]
+    if swap:
+        ds.append(dist(pos, neg))
+        dn = xp.where(ds[2] < dn, ds[2], dn)
+    return _clamp0(xp, margin + ds[0] - dn), ds
+
+
+def _builtin_loss(be, xp, a, pos, neg, valid, ax, shape, margin, p, eps, swap):
+    """The unreduced loss with ``d(x, y) = |x - y + eps|_p``.
+
+    The definition (``scaled``) divides each triplet by a power of two, so no
+    difference or power overflows or underflows. Dividing by a power of two is
+    exact in range, so there the unscaled computation gives the same rounding,
+    value and gradient alike: for ``p = 2`` (native switch on) the loss is
+    computed unscaled first (one norm pass per distance) and kept when every
+    (valid) distance lies in ``[sqrt(tiny) / eps_mach, sqrt(max))``, where no
+    square can overflow and underflowed squares are far below the sum's last
+    bit; otherwise (and where that check cannot be read: traced, or off the
+    CPU) the scaled definition runs.
+    """
+
+    def scaled(a, pos, neg):
         # one power-of-two scale per triplet: no difference overflows, and the
         # hinge is taken on distances that fit (margin + d_p - d_n is homogeneous);
         # s <= max / 4 keeps the backward pass's s * (dd_p - dd_n) finite too
@@ -157,19 +201,27 @@ def triplet_margin_loss(
         s = xp.squeeze(s, axis=ax)
 
         def dist(x, y):
-            return _pnorm(be, xp, x - y + es, p, ax)
-    else:
-        s = 1.0
+            return _pnorm(be, xp, be.diff_plus(x, y, es), p, ax)
 
-        def dist(x, y):
-            return _call_distance(distance, x, y, shape, fname)
+        return _hinge(xp, dist, a, pos, neg, margin / s, swap)[0] * s
 
-    dp, dn = dist(a, pos), dist(a, neg)
-    if swap:
-        ds = dist(pos, neg)
-        dn = xp.where(ds < dn, ds, dn)
-    loss = _clamp0(xp, margin / s + dp - dn) * s
-    return c.reduce(be, loss, reduction, weight=w, valid=valid)
+    plain = p == 2.0 and math.prod(shape) > 0 and a.dtype in (xp.float32, xp.float64)
+    # autodiff backends only (NumPy-likes would warn on an overflowing attempt),
+    # eagerly (a tracer cannot read the check: the definition alone is traced)
+    if not (be.native and be.has_autodiff and plain and be.concrete(a)):
+        return scaled(a, pos, neg)
+    fast, ds = _hinge(
+        xp, lambda x, y: be.norm2(be.diff_plus(x, y, eps), ax), a, pos, neg, margin, swap
+    )
+    fi = xp.finfo(a.dtype)
+    lo, hi = math.sqrt(fi.smallest_normal) / fi.eps, math.sqrt(fi.max)
+    dmin, dmax = ds[0], ds[0]
+    for d in ds[1:]:
+        dmin, dmax = xp.minimum(dmin, d), xp.maximum(dmax, d)
+    good = (dmin >= lo) & (dmax < hi)  # NaN: False
+    if valid is not None:
+        good = good | ~xp.broadcast_to(valid, shape)
+    return be.guarded(xp.all(good), fast, scaled, (a, pos, neg))
 
 
 def _call_distance(distance, x, y, shape, fname):

@@ -598,6 +598,66 @@ def test_native_switch_and_why_no_native_kernel(rng, kw):
     assert float(cl.triplet_margin_loss(*big, reduction="none")[0]) == 0.0
 
 
+def _triplet_cases(rng, dtype):
+    """(name, arrays, options, whether the unscaled fast path may serve it)."""
+    big = 1e30 if dtype == "float32" else 1e300
+    a, p, n = (v.astype(dtype) for v in triplet_data(rng, (6, 7)))
+    nan = n.copy()
+    nan[2, 3] = np.nan
+    mask = np.ones(6, bool)
+    mask[2] = False
+    z = a.copy()
+    z[1] = p[1]
+    return [
+        ("plain", (a, p, n), {}, True),
+        ("swap", (a, p, n), {"swap": True}, True),
+        ("nan masked", (a, p, nan), {"mask": mask, "weight": np.arange(6.0)}, True),
+        ("zero difference", (z, p, n), {"eps": 0.0}, False),
+        ("big", (a * big, p * big, n * big), {}, False),
+        ("big swap", (a * big, p * big, n * big), {"swap": True}, False),
+        ("tiny", (a / big, p / big, n / big), {"eps": 0.0}, False),
+        ("one row big", (np.where(np.arange(6)[:, None] == 4, a * big, a), p, n), {}, False),
+    ]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_triplet_fast_path_is_the_definition(xp, rng, dtype, monkeypatch):
+    """p=2: the unscaled fast path (one norm per distance, kept where every distance is
+    in range) gives the value and gradient of the power-of-two-scaled definition
+    (``cl.native(False)``), and hands over to it at the extremes, on every backend
+    (read eagerly; traced, the definition runs alone)."""
+    from corelosses.adapters._generic import Backend
+
+    seen = []
+    real = Backend.guarded
+
+    def spy(self, ok, fast, slow, operands):
+        if self.concrete(ok):
+            seen.append(bool(ok))
+        return real(self, ok, fast, slow, operands)
+
+    monkeypatch.setattr(Backend, "guarded", spy)
+    tm = cl.triplet_margin_loss
+    tol = {"rtol": 1e-6, "atol": 0.0} if dtype == "float32" else {"rtol": 1e-14, "atol": 0.0}
+    for name, arrays, kw, fast in _triplet_cases(rng, dtype):
+        seen.clear()
+        v1 = run(xp, tm, *arrays, reduction="none", **kw)
+        if seen:  # read eagerly: the fast path served exactly the in-range cases
+            assert seen == [fast], name
+        with cl.native(False):
+            v0 = run(xp, tm, *arrays, reduction="none", **kw)
+        assert np.all(np.isfinite(v1)), name
+        assert_close(v1, v0, err_msg=name, **tol)
+        if not xp.autodiff:
+            continue
+        g1 = grad(xp, tm, *arrays, argnums=(0, 1, 2), **kw)
+        with cl.native(False):
+            g0 = grad(xp, tm, *arrays, argnums=(0, 1, 2), **kw)
+        for x, y in zip(g1, g0):
+            assert np.all(np.isfinite(x)), name
+            assert_close(x, y, err_msg=f"{name} gradient", **tol)
+
+
 # ================================================================ bad input
 def test_bad_input_named_errors(rng):
     x, y = pair_data(rng)

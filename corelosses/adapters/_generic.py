@@ -59,6 +59,36 @@ class Backend:
         """Whether value checks on ``x`` are cheap and possible (no trace, no sync)."""
         return True
 
+    def guarded(self, ok: Array, fast: Array, slow: Callable, operands: tuple) -> Array:
+        """``fast`` where the 0-d boolean ``ok`` holds, else ``slow(*operands)``.
+
+        A fast path and its exact fallback: the caller computes ``fast`` and
+        ``ok`` (whether ``fast`` is the function's value there) cheaply. Read
+        where reading costs no trace or sync (:meth:`concrete`); elsewhere the
+        fallback runs (``fast`` is then unused: a tracer drops it, and its
+        gradient, which at the extremes may be NaN, never reaches the result).
+        """
+        if self.concrete(ok):
+            return fast if bool(ok) else slow(*operands)
+        return slow(*operands)
+
+    # ------------------------------------------------ vector norms (embeddings)
+    # Primitives, the same in both settings of :func:`corelosses.native`: the
+    # triplet loss's unscaled fast path and its power-of-two-scaled fallback
+    # must round alike (then they agree bit for bit in range).
+    def diff_plus(self, x: Array, y: Array, c: Any) -> Array:
+        """``x - y + c`` (``c`` a number or an array broadcasting to it)."""
+        d = x - y
+        return d if isinstance(c, (int, float)) and c == 0 else d + c
+
+    def norm2(self, x: Array, axis: int) -> Array:
+        """``sqrt(sum(x**2))`` over ``axis`` (dropped); gradient 0 at a zero vector,
+        as ``torch.linalg.vector_norm``'s (the double ``where``)."""
+        xp = self.xp
+        ss = xp.sum(x * x, axis=axis)
+        nz = ss > 0
+        return xp.where(nz, xp.sqrt(xp.where(nz, ss, 1.0)), 0.0)
+
     # -------------------------------------------------------------- autodiff
     def stop_gradient(self, x: Array) -> Array:
         """Identity whose gradient is zero. Without autodiff: the identity."""

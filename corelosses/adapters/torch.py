@@ -104,6 +104,17 @@ class TorchBackend(Backend):
             (g,) = torch.autograd.grad(y.sum(), x, create_graph=True, allow_unused=True)
         return y, torch.zeros_like(x) if g is None else g
 
+    # Primitives used in both settings of ``native`` (see Backend.diff_plus/norm2).
+    def diff_plus(self, x, y, c):
+        # in place on the fresh difference: a second 4 MB result costs as much as
+        # the subtraction (page faults); autograd allows it (sub saves no output)
+        d = torch.sub(x, y)
+        return d if isinstance(c, (int, float)) and c == 0 else d.add_(c)
+
+    def norm2(self, x, axis):
+        # one fused pass; its backward is 0 at a zero vector, as the generic one
+        return torch.linalg.vector_norm(x, dim=axis)
+
     # Native kernels: each computes the generic definition's function exactly.
     def softplus(self, x):
         if not self.native:
