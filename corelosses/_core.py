@@ -227,7 +227,8 @@ def sanitize_along(xp: Any, valid: Array | None, x: Array, shape: Sequence[int],
     """:func:`sanitize` for an input with one axis (``ax``) more than the loss's ``shape``."""
     if valid is None:
         return x
-    return xp.where(xp.expand_dims(xp.broadcast_to(valid, tuple(shape)), axis=ax), x, 0.0)
+    keep = xp.expand_dims(xp.broadcast_to(valid, tuple(shape)), axis=ax)
+    return backend_of(x).where_valid(keep, x, 0.0)
 
 
 def and_masks(xp: Any, a: Array | None, b: Array | None) -> Array | None:
@@ -249,10 +250,14 @@ def ignore_value_mask(be: Backend, target: Array, ignore_value: float | None) ->
 
 
 def sanitize(xp: Any, valid: Array | None, x: Array, fill: float = 0.0) -> Array:
-    """Replace entries outside ``valid`` by ``fill`` (the first ``where``)."""
+    """Replace entries outside ``valid`` by ``fill`` (the first ``where``).
+
+    Through :meth:`Backend.where_valid` (``xp.where``, or the framework's
+    faster kernel for the same selection).
+    """
     if valid is None:
         return x
-    return xp.where(valid, x, fill)
+    return backend_of(x).where_valid(valid, x, fill)
 
 
 # --------------------------------------------------------------- reduction
@@ -284,12 +289,12 @@ def reduce(
     xp = be.xp
     if weight is not None:
         if valid is not None:  # a NaN weight under the mask must not reach the gradient
-            weight = xp.where(valid, weight, 0.0)
+            weight = be.where_valid(valid, weight, 0.0)
         loss = loss * weight
     if valid is not None and not (
         at_fill == "zero" or (at_fill == "finite" and weight is not None)
     ):
-        loss = xp.where(valid, loss, 0.0)
+        loss = be.where_valid(valid, loss, 0.0)
     if reduction == "none":
         return loss
     total = xp.sum(loss)
@@ -399,6 +404,7 @@ def pair_setup(
     target = cast_to(be, target, input.dtype)
     valid, weight = mask_and_weight(be, mask, weight, input.shape, input.dtype, fname)
     valid = and_masks(xp, valid, ignore_value_mask(be, target, ignore_value))
-    input = sanitize(xp, valid, input)
-    target = sanitize(xp, valid, target)
+    if valid is not None:
+        input = be.where_valid(valid, input, 0.0)
+        target = be.where_valid(valid, target, 0.0)
     return be, xp, input, target, weight, valid

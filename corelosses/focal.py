@@ -186,7 +186,8 @@ def focal_loss(
                 raise ValueError(f"{fname}: 'alpha' must hold values in [0, 1]")
         loss = (a * y + (1.0 - a) * (1.0 - y)) * loss
     elif alpha is not None:
-        loss = (alpha * y + (1.0 - alpha) * (1.0 - y)) * loss
+        # alpha y + (1 - alpha)(1 - y), in two operations (exact for y in {0, 1})
+        loss = ((1.0 - alpha) + (2.0 * alpha - 1.0) * y) * loss
     # finite at the fill (x = y = 0): a weight zeroed outside ``valid`` zeroes it there
     return c.reduce(be, loss, reduction, weight=weight, valid=valid, at_fill="finite")
 

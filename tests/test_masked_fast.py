@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _helpers import grad, run
 
 import corelosses as cl
 from corelosses import _core as c
-
-from _helpers import grad, run
 
 BAD = np.array([np.nan, np.inf, -np.inf, 3e38])
 
@@ -192,3 +191,36 @@ def test_torch_masked_calls_take_the_native_kernels(monkeypatch):
     cl.cross_entropy(xc, torch.tensor([0, 1, 2, 3, 0, 1]), mask=m[:6])
     assert any(h == "cross_entropy_native" and k.get("valid") is not None and ok
                for h, k, ok in seen)  # fmt: skip
+
+
+def test_torch_bit_select_is_where_bit_for_bit():
+    """The torch hook (a bitwise AND, vectorised) is ``where(valid, x, 0)`` exactly:
+    NaN, inf and -0.0 kept where valid, +0.0 elsewhere; broadcasting, float64, gradients
+    (twice) and torch.func transforms included."""
+    torch = pytest.importorskip("torch")
+    be = cl.adapters.backend_of(torch.zeros(1))
+    g = torch.Generator().manual_seed(0)
+    for dt in (torch.float32, torch.float64):
+        x = torch.randn(7, 5, generator=g, dtype=dt)
+        x[0, :4] = torch.tensor([float("nan"), float("inf"), -float("inf"), -0.0], dtype=dt)
+        x[1, :4] = x[0, :4]
+        for m in (torch.rand(7, 5, generator=g) < 0.5, torch.rand(5, generator=g) < 0.5):
+            m = m.clone()
+            m.view(-1)[0] = True
+            want = torch.where(m, x, 0.0)
+            got = be.where_valid(m, x, 0.0)
+            assert got.dtype == dt and got.shape == want.shape
+            # bit for bit (NaN == NaN, -0.0 != +0.0)
+            assert torch.equal(got.view(torch.int64 if dt == torch.float64 else torch.int32),
+                               want.view(torch.int64 if dt == torch.float64 else torch.int32))  # fmt: skip
+            xr = x.nan_to_num(0.0, 1.0, -1.0).requires_grad_(True)
+            (gx,) = torch.autograd.grad((be.where_valid(m, xr) ** 3).sum(), xr, create_graph=True)
+            (gw,) = torch.autograd.grad((torch.where(m, xr, 0.0) ** 3).sum(), xr, create_graph=True)
+            assert torch.equal(gx, gw)
+            (hx,) = torch.autograd.grad(gx.sum(), xr)
+            (hw,) = torch.autograd.grad(gw.sum(), xr)
+            assert torch.equal(hx, hw)
+    x = torch.randn(4, 3, dtype=torch.float64)
+    m = torch.rand(4, 3) < 0.5
+    per = torch.func.vmap(torch.func.grad(lambda a, k: (be.where_valid(k, a) ** 2).sum()))(x, m)
+    assert torch.equal(per, torch.where(m, 2 * x, 0.0))

@@ -72,6 +72,12 @@ class Backend:
             return fast if bool(ok) else slow(*operands)
         return slow(*operands)
 
+    def where_valid(self, valid: Array, x: Array, fill: float = 0.0) -> Array:
+        """``where(valid, x, fill)``: the masks' selection (both ``where`` s of the
+        double-``where`` rule). ``valid`` is boolean and broadcasts with ``x``;
+        the gradient with respect to ``x`` is ``where(valid, g, 0)``."""
+        return self.xp.where(valid, x, fill)
+
     # ------------------------------------------------ vector norms (embeddings)
     # Primitives, the same in both settings of :func:`corelosses.native`: the
     # triplet loss's unscaled fast path and its power-of-two-scaled fallback

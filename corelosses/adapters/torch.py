@@ -29,6 +29,39 @@ class _CustomVJP(torch.autograd.Function):
         return (None, None, *ctx.bwd(ctx.saved_tensors, g))
 
 
+class _BitSelect(torch.autograd.Function):
+    """``where(valid, x, 0)`` as a bitwise AND with a ``0 / -1`` int8 mask.
+
+    ATen's CPU ``where`` runs a scalar loop (~1-2 ns per element); a bitwise
+    AND on the float's bits is vectorised (~5x faster at 1M, RESULTS.md
+    "Masked calls"). It is the same selection bit for bit: the kept entries
+    are untouched, the others become +0.0. The backward pass is the same
+    selection of the incoming gradient (differentiable again).
+    """
+
+    generate_vmap_rule = True  # torch.func (grad, vmap) composes with it
+
+    @staticmethod
+    def forward(x, bits):
+        return _bit_select(x, bits)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[1])
+
+    @staticmethod
+    def backward(ctx, g):
+        (bits,) = ctx.saved_tensors
+        return _BitSelect.apply(g, bits), None
+
+
+def _bit_select(x, bits):
+    return torch.bitwise_and(x.view(_BITS_OF[x.dtype]), bits).view(x.dtype)
+
+
+_BITS_OF = {torch.float32: torch.int32, torch.float64: torch.int64}
+
+
 def _func_grad(fn, x):
     """``(fn(x), d sum(fn(x)) / dx)`` through ``torch.func.vjp``, for ``torch.compile``.
 
@@ -51,11 +84,7 @@ class TorchBackend(Backend):
 
     def concrete(self, x):
         # Value checks only where they cost no device sync and break no graph.
-        return (
-            not torch.compiler.is_compiling()
-            and getattr(x, "device", None) is not None
-            and x.device.type == "cpu"
-        )
+        return getattr(x, "is_cpu", False) and not torch.compiler.is_compiling()
 
     def min_scalar(self, a, s):
         # one kernel (compare + select are two in eager)
@@ -70,10 +99,26 @@ class TorchBackend(Backend):
         # Detached: the checks turn the results into Python numbers, which on a
         # tensor requiring grad warns ("Converting a tensor with requires_grad=True
         # to a scalar"), and a check has no gradient anyway.
-        return torch.aminmax(x.detach())
+        return torch.aminmax(x.detach() if x.requires_grad else x)
 
     def stop_gradient(self, x):
         return x.detach()
+
+    def where_valid(self, valid, x, fill=0.0):
+        if (
+            x.dtype not in _BITS_OF
+            or fill != 0.0
+            or not self.native
+            or valid.dtype is not torch.bool
+            or torch.compiler.is_compiling()  # inductor fuses the where
+        ):
+            return torch.where(valid, x, fill)
+        # int8 -1 (every bit set, sign-extended by the AND) where valid, 0 elsewhere:
+        # one byte per entry, as the mask itself
+        bits = valid.view(torch.int8).neg()
+        if torch.is_grad_enabled():  # (a torch.func transform's tensor too)
+            return _BitSelect.apply(x, bits)
+        return _bit_select(x, bits)
 
     def custom_vjp(self, fun, bwd):
         # One module-level Function; ``fun``/``bwd`` travel as non-tensor
@@ -275,11 +320,12 @@ class TorchBackend(Backend):
     def _plain(self, x, y):
         # float32/float64 pairs of the same dtype and shape, not empty (an empty
         # mean is 0 for corelosses, NaN for torch)
+        if not (self.native and isinstance(y, torch.Tensor)):
+            return False
+        dt = x.dtype
         return (
-            self.native
-            and isinstance(y, torch.Tensor)
-            and x.dtype in _PLAIN_DTYPES
-            and y.dtype is x.dtype
+            (dt is torch.float32 or dt is torch.float64)
+            and y.dtype is dt
             and x.shape == y.shape
             and x.numel() > 0
         )
