@@ -18,13 +18,29 @@ from pathlib import Path
 from corelosses._tools.bench import Row, fmt_size, plot, target_for
 
 
-def _cells(paths):
+def _cells(paths, what="ratio"):
+    """``(mode, loss, size, pass) -> [value per run]``; the masked pairs, which have
+    several hand-written idioms as their native side, are keyed by the idiom too
+    (``loss`` then reads ``name vs idiom``). ``what``: ``"ratio"`` or ``"mem"``."""
     cells: dict[tuple, list[float]] = {}
     for p in paths:
         for r in json.loads(Path(p).read_text())["rows"]:
-            key = (r["mode"], r["loss"], r["size"], r["pass_"])
-            cells.setdefault(key, []).append(r["ratio"])
+            loss = r["loss"]
+            if r.get("extra", {}).get("masked"):
+                loss = f"{loss} vs {r['peer'].split(':')[0]}"
+            key = (r["mode"], loss, r["size"], r["pass_"])
+            if what == "mem":
+                if r.get("ours_peak") is None or not r.get("native_peak"):
+                    continue
+                cells.setdefault(key, []).append(r["ours_peak"] / r["native_peak"])
+            else:
+                cells.setdefault(key, []).append(r["ratio"])
     return cells
+
+
+def _target(mode, loss, size):
+    name = loss.split(" vs ")[0]
+    return target_for(mode, size, name, " vs " in loss)
 
 
 def summary_png(paths: list[str | Path], out: str | Path) -> None:
@@ -37,7 +53,7 @@ def summary_png(paths: list[str | Path], out: str | Path) -> None:
     rows, spans = [], {}
     for (mode, loss, size, pass_), v in cells.items():
         med = statistics.median(v)
-        t = target_for(mode, size)
+        t = _target(mode, loss, size)
         rows.append(Row(loss, "", mode, size, pass_, 0.0, 0.0, med, med, 0.0, t))
         spans[(mode, loss, size, pass_)] = (min(v), max(v))
     title = (
@@ -49,17 +65,21 @@ def summary_png(paths: list[str | Path], out: str | Path) -> None:
 
 def summarize(paths: list[str | Path]) -> str:
     cells = _cells(paths)
+    mem = _cells(paths, "mem")
     lines = [
-        "| mode | loss | size | pass | runs | min | median | max | target | median meets |",
-        "|---|---|---|---|---:|---:|---:|---:|---|---|",
+        "| mode | loss | size | pass | runs | min | median | max | target | median meets "
+        "| memory ratio (median) |",
+        "|---|---|---|---|---:|---:|---:|---:|---|---|---:|",
     ]
-    for (mode, loss, size, pass_), v in cells.items():
-        t = target_for(mode, size)
+    for key, v in cells.items():
+        mode, loss, size, pass_ = key
+        t = _target(mode, loss, size)
         med = statistics.median(v)
         ok = "-" if t is None else ("yes" if med <= t else "**no**")
+        m = f"{statistics.median(mem[key]):.2f}" if key in mem else "-"
         lines.append(
             f"| {mode} | {loss} | {fmt_size(size)} | {pass_} | {len(v)} | {min(v):.2f} | "
-            f"{med:.2f} | {max(v):.2f} | {'-' if t is None else f'<= {t:.2f}'} | {ok} |"
+            f"{med:.2f} | {max(v):.2f} | {'-' if t is None else f'<= {t:.2f}'} | {ok} | {m} |"
         )
     return "\n".join(lines)
 

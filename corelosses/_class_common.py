@@ -36,14 +36,17 @@ def _on_target(xp: Any, y: Array, logp: Array) -> Array:
 
 
 def _class_prologue(
-    fname, input, target, axis, ignore_index, mask, weight, reduction, name, one_hot=True
+    fname, input, target, axis, ignore_index, mask, weight, reduction, name, one_hot=True, fill=True
 ):
     """Prologue of the class losses (the target half of ``cross_entropy``'s).
 
     Returns ``(be, xp, x, y, indices, valid, weight, ax, cshape, C)``: the
     input in its compute dtype, sanitized where ``valid`` is false, and the
     target as a one-hot (class indices) or probability array of its shape
-    (``y`` is None for class indices with ``one_hot=False``).
+    (``y`` is None for class indices with ``one_hot=False``). With
+    ``fill=False`` and class indices the input is *not* filled where ``valid``
+    is false: the caller fills it (:func:`corelosses._core.sanitize_along`)
+    or hands it to a native kernel that keeps it out (``cross_entropy``).
     """
     c.check_reduction(fname, reduction)
     be = c.backend_of(input, target, mask, weight)
@@ -72,7 +75,8 @@ def _class_prologue(
         valid = None if ignore_index is None else target != ignore_index
     user_valid, weight = c.mask_and_weight(be, mask, weight, loss_shape, x.dtype, fname)
     valid = c.and_masks(xp, user_valid, valid)
-    x = c.sanitize_along(xp, valid, x, loss_shape, ax)
+    if fill or indices is None:
+        x = c.sanitize_along(xp, valid, x, loss_shape, ax)
     if indices is not None:
         y = _one_hot_target(be, indices, C, ax, x.dtype, valid) if one_hot else None
     else:

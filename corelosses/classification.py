@@ -303,16 +303,20 @@ def cross_entropy(
         input, target, where, class_weight, axis = _class_axes(
             fname, input, target, axis, where, class_weight
         )
+    native = from_logits and where is None and class_weight is None and not label_smoothing
     be, xp, x, y, idx, valid, weight, ax, cshape, C = _class_prologue(
-        fname, input, target, axis, ignore_index, mask, weight, reduction, "input", one_hot=False
-    )
+        fname, input, target, axis, ignore_index, mask, weight, reduction, "input",
+        one_hot=False, fill=not native,
+    )  # fmt: skip
     if idx is not None:
-        if from_logits and where is None and class_weight is None and not label_smoothing:
-            # masked, weighted or ignore_index: the native kernel, unreduced, on the
-            # filled input; 0 outside ``valid``, so no second ``where``
+        if native:
+            # masked, weighted or ignore_index: the native kernel, unreduced; it keeps
+            # the unfilled input's rows outside ``valid`` out and gives them 0, so no
+            # second ``where``
             nll = be.cross_entropy_native(x, idx, ax, "none", valid=valid)
             if nll is not None:
                 return c.reduce(be, nll, reduction, weight=weight, valid=valid, at_fill="zero")
+            x = c.sanitize_along(xp, valid, x, idx.shape, ax)  # declined: the definition
         y = _one_hot_target(be, idx, C, ax, x.dtype, valid)
     keep = None if where is None else _class_keep(be, xp, where, x, fname)
     logp = _log_probs(be, xp, x, ax, from_logits, fname, keep)

@@ -61,7 +61,7 @@ CASES = {
     "focal_loss": _binary(cl.focal_loss),
     "cross_entropy": (cl.cross_entropy, _classes),
 }
-VARIANTS = ("mask", "mask+weight", "weight", "ignore")
+VARIANTS = ("mask", "mask+weight", "weight", "ignore", "finite mask")
 
 
 def _setup(name, variant, seed):
@@ -88,7 +88,7 @@ def _setup(name, variant, seed):
             kw["ignore_value"] = float("nan")
     else:
         kw["mask"] = m
-    if not m.all():
+    if not m.all() and variant != "finite mask":  # (finite: torch's CE needs no fill)
         hidden = ~m
         x = x.copy()
         x[hidden] = rng.choice(BAD, size=(int(hidden.sum()), *x.shape[1:]))

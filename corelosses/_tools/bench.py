@@ -171,7 +171,8 @@ def run_torch(
                     continue
                 peaks = (None, None)
                 if memory and dev.type == "cpu":
-                    peaks = tuple(torch_peak_bytes(f) for f in fns)
+                    drop = (lambda x=x: setattr(x, "grad", None)) if grad else None
+                    peaks = tuple(torch_peak_bytes(f, drop) for f in fns)
                 row = _rows_for(mode, pair, n, grad, res, copies.get(n), peaks)
                 rows.append(row)
                 log(_line(row))

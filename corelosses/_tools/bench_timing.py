@@ -114,15 +114,19 @@ def interleaved(
 
 
 # ------------------------------------------------------------------- memory
-def torch_peak_bytes(fn: Callable[[], Any]) -> int | None:
+def torch_peak_bytes(fn: Callable[[], Any], before: Callable[[], Any] | None = None) -> int | None:
     """Peak bytes allocated by torch's allocator during one call of ``fn``.
 
     From the profiler's allocation events (``profile_memory=True``): every
     allocation and free in time order, summed; the peak of that sum is what the
     call needed beyond what was alive before it. Freed tensors count only
-    while they live, as the allocator sees them. None where the profiler
-    cannot say.
+    while they live, as the allocator sees them. ``before`` runs first, outside
+    the measurement (it drops the previous call's gradient, which would
+    otherwise count as memory the call freed). None where the profiler cannot
+    say.
     """
+    if before is not None:
+        before()
     try:
         from torch.profiler import ProfilerActivity, profile
 

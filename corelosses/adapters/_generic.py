@@ -376,8 +376,10 @@ class Backend:
         """Softmax cross entropy of logits ``x`` and class indices ``target``, or None.
 
         With ``valid`` (a boolean array broadcastable to ``target``; the caller
-        has already filled ``x`` outside it and passes ``reduction="none"``)
-        the loss is exactly 0 outside ``valid``, whatever ``target`` holds there.
+        passes ``reduction="none"``) the loss is exactly 0 outside ``valid``,
+        whatever ``target`` and ``x`` hold there: ``x`` is *not* filled by the
+        caller, and a NaN or inf in it outside ``valid`` must reach neither the
+        value nor the gradient (the hook fills it, or shows it needs no fill).
         """
         return None
 

@@ -172,7 +172,9 @@ class JaxBackend(Backend):
         if tuple(target.shape) != tuple(x.shape[:ax] + x.shape[ax + 1 :]):
             return None
         C = x.shape[ax]
-        if valid is not None:
+        if valid is not None:  # x is not filled outside valid: filled here
+            valid = jnp.broadcast_to(valid, target.shape)
+            x = jnp.where(jnp.expand_dims(valid, ax), x, 0.0)
             target = jnp.where(valid, target, 0)
         if self.concrete(target):
             lo, hi = self.value_range(target)

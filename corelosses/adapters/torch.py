@@ -356,6 +356,14 @@ class TorchBackend(Backend):
         # class index), unlike F.cross_entropy's default of -100, except outside
         # ``valid``, where the kernel gives exactly 0.
         if valid is not None:
+            # ``x`` is not filled outside ``valid`` (Backend.cross_entropy_native):
+            # finite logits need no fill (an ignored row's gradient is exactly 0
+            # through log_softmax's backward), which one read shows in eager;
+            # otherwise the rows outside ``valid`` are filled with 0
+            if target.shape != valid.shape:
+                valid = torch.broadcast_to(valid, target.shape)
+            if not (self.concrete(x) and bool(torch.isfinite(x.detach()).all())):
+                x = self.where_valid(valid.unsqueeze(1) if nd > 1 else valid, x)
             target = torch.where(valid, target, _NO_INDEX)
         if _CE_KERNEL is not None:
             # the ATen op F.cross_entropy itself calls, without its Python wrapper
