@@ -72,6 +72,11 @@ class Backend:
             return fast if bool(ok) else slow(*operands)
         return slow(*operands)
 
+    def fuses_selects(self) -> bool:
+        """Whether a final ``where`` is free here (fused by a compiler), so
+        :func:`corelosses._core.reduce` keeps it even where it may skip it."""
+        return False
+
     def where_valid(self, valid: Array, x: Array, fill: float = 0.0) -> Array:
         """``where(valid, x, fill)``: the masks' selection (both ``where`` s of the
         double-``where`` rule). ``valid`` is boolean and broadcasts with ``x``;

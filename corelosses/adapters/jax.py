@@ -147,6 +147,11 @@ class JaxBackend(Backend):
             return loss
         return jnp.sum(loss) if reduction == "sum" else jnp.mean(loss)
 
+    def fuses_selects(self):
+        # XLA fuses the select into the loss's loop; without it, XLA on CPU hands
+        # the filled inputs to its reduction fusion as arrays (2x the time at 1M)
+        return True
+
     def regression_native(self, kernel, x, y, params, reduction):
         if kernel != "huber" or not self._plain(x, y):
             return None

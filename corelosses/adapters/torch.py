@@ -104,6 +104,9 @@ class TorchBackend(Backend):
     def stop_gradient(self, x):
         return x.detach()
 
+    def fuses_selects(self):
+        return torch.compiler.is_compiling()  # inductor fuses it
+
     def where_valid(self, valid, x, fill=0.0):
         if (
             x.dtype not in _BITS_OF

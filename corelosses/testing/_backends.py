@@ -137,20 +137,69 @@ class JaxTB(TB):
         arr = {k: v for k, v in kwargs.items() if _is_array(v)}
         static = {k: v for k, v in kwargs.items() if k not in arr}
 
-        def f(args, arr):
-            return fn(*args, **arr, **static)
+        def make():
+            def f(args, arr):
+                return fn(*args, **arr, **static)
 
-        return self.jax.jit(f)(args, arr)
+            return self.jax.jit(f)
+
+        return self._jitted(("call", fn), static, make)(args, arr)
 
     def grad(self, fn, *args, argnums=(0,), **kwargs):
         arr = {k: v for k, v in kwargs.items() if _is_array(v)}
         static = {k: v for k, v in kwargs.items() if k not in arr}
 
-        def f(*a):
-            return self._xp.sum(fn(*a, **arr, **static))
+        def make():
+            def f(a, arr):
+                return self._xp.sum(fn(*a, **arr, **static))
 
-        gs = self.jax.jit(self.jax.grad(f, argnums=tuple(argnums)))(*args)
+            def g(a, arr):
+                # the gradient with respect to the positional arrays in argnums
+                def h(*sel):
+                    full = list(a)
+                    for i, v in zip(argnums, sel):
+                        full[i] = v
+                    return f(full, arr)
+
+                return self.jax.grad(h, argnums=tuple(range(len(argnums))))(
+                    *[a[i] for i in argnums]
+                )
+
+            return self.jax.jit(g)
+
+        gs = self._jitted(("grad", fn, tuple(argnums)), static, make)(list(args), arr)
         return [np.asarray(g) for g in gs]
+
+    def _jitted(self, key, static, make):
+        """One ``jax.jit`` function per loss and set of static options, reused: jax's
+        own cache then skips the trace and the compile of a call it has seen (same
+        shapes and dtypes), across the tests of a worker. Keyed by the loss, its
+        static options and :func:`corelosses.native`'s setting; an unhashable
+        option, or a closure, is not cached."""
+        fn = key[1]
+        # plain functions only (the catalog's losses): a closure or a partial may
+        # hold arrays changed in place between calls, which a trace froze as constants
+        if getattr(fn, "__closure__", 0) is not None or not hasattr(fn, "__code__"):
+            return make()
+        from .. import adapters  # the native switch picks the traced path: in the key
+
+        try:
+            k = (
+                key,
+                adapters._NATIVE,
+                tuple(sorted((n, type(v), v) for n, v in static.items())),
+            )
+            hash(k)
+        except TypeError:  # an unhashable option
+            return make()
+        cache = self.__dict__.setdefault("_cache", {})
+        hit = cache.get(k)
+        if hit is None:
+            if len(cache) >= 1024:  # bounded: the oldest half goes
+                for old in list(cache)[:512]:
+                    del cache[old]
+            hit = cache[k] = make()
+        return hit
 
 
 class DaskTB(TB):
