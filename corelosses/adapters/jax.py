@@ -153,7 +153,10 @@ class JaxBackend(Backend):
         return True
 
     def regression_native(self, kernel, x, y, params, reduction):
-        if kernel != "huber" or not self._plain(x, y):
+        # the plain reduced call only: a masked or weighted one (reduction "none")
+        # runs the definition, whose select keeps a finite gradient where |x - y|
+        # overflows (jnp.minimum's multiplies (a - q) = inf by 0 there)
+        if kernel != "huber" or reduction == "none" or not self._plain(x, y):
             return None
         delta = params[0]
         a = jnp.abs(x - y)
