@@ -169,7 +169,7 @@ def run_torch(
                 except Exception as e:  # noqa: BLE001 - report, keep going
                     log(f"  {pair.loss} {mode} n={n}: failed: {type(e).__name__}: {e}")
                     continue
-                peaks = (None, None)
+                peaks: tuple[int | None, ...] = (None, None)
                 if memory and dev.type == "cpu":
                     drop = (lambda x=x: setattr(x, "grad", None)) if grad else None
                     peaks = tuple(torch_peak_bytes(f, drop) for f in fns)
@@ -234,7 +234,7 @@ def run_jax(pairs, sizes, repeats, min_time, log, memory=True) -> list[Row]:
                 except Exception as e:  # noqa: BLE001
                     log(f"  {pair.loss} jax.jit n={n}: failed: {type(e).__name__}: {e}")
                     continue
-                peaks = (None, None)
+                peaks: tuple[int | None, ...] = (None, None)
                 if memory:
                     peaks = tuple(jax_peak_bytes(jf, *args) for jf in jitted)
                 row = _rows_for("jax.jit", pair, n, grad, res, copies[n], peaks)

@@ -90,7 +90,7 @@ def table(rows: list[Row]) -> str:
     for r in rows:
         tgt = "-" if r.target is None else f"<= {r.target:.2f} {'ok' if r.ok else '**miss**'}"
         mem = peak = "-"
-        if r.mem_ratio is not None:
+        if r.mem_ratio is not None and r.ours_peak is not None and r.native_peak is not None:
             peak = f"{r.ours_peak / 2**20:.1f} / {r.native_peak / 2**20:.1f}"
             miss = r.mem_ratio > MEM_TARGET and r.extra.get("masked")
             mem = f"{r.mem_ratio:.2f}" + (" **miss**" if miss else "")
