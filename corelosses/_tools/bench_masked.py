@@ -49,6 +49,11 @@ def masked_data(kind: str, n: int, seed: int = 0):
     return x, y, m, w
 
 
+def P(loss, peer, kind, ours, native, elementwise=True) -> Pair:  # noqa: N802
+    """A masked pair (judged against the masked targets)."""
+    return Pair(loss, peer, kind, ours, native, elementwise=elementwise, masked=True)
+
+
 def torch_masked_pairs() -> list[Pair]:
     import torch
     import torch.nn.functional as F
@@ -69,9 +74,6 @@ def torch_masked_pairs() -> list[Pair]:
 
     def nan_ok(y):
         return ~torch.isnan(y)
-
-    def P(loss, peer, kind, ours, native, elementwise=True):  # noqa: N802
-        return Pair(loss, peer, kind, ours, native, elementwise=elementwise, masked=True)
 
     return [
         P(
@@ -177,9 +179,6 @@ def jax_masked_pairs() -> list[Pair]:
 
     def mean(m, loss):  # jnp.mean's where=: the sum of the kept entries over their count
         return jnp.sum(jnp.where(m, loss, 0.0)) / jnp.maximum(jnp.sum(m), 1)
-
-    def P(loss, peer, kind, ours, native, elementwise=True):  # noqa: N802
-        return Pair(loss, peer, kind, ours, native, elementwise=elementwise, masked=True)
 
     return [
         P(
