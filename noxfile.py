@@ -1,6 +1,7 @@
 """nox sessions: tests (all backends), one per backend, lint, check, bench.
 
-``nox -s tests`` runs the whole suite on every installed backend; ``nox -s
+``nox -s tests`` runs the suite on every installed backend, the tests marked
+``slow`` apart (``nox -s tests_slow`` runs those); ``nox -s
 tests_torch`` (etc.) one backend; ``nox -s lint``; ``nox -s check`` runs
 ``corelosses check``. ``CORELOSSES_TORCH_SPEC`` overrides the torch
 requirement (CI pins the local CPU build, torch==2.13.0).
@@ -25,9 +26,9 @@ def _install(session, extras="all"):
     session.install("-e", f".[{extras}]")
 
 
-def _pytest(session, backends=None):
+def _pytest(session, backends=None, marks="not slow"):
     env = {"CORELOSSES_TEST_BACKENDS": backends} if backends else {}
-    args = session.posargs or ["-n", os.environ.get("CORELOSSES_TEST_WORKERS", "2")]
+    args = session.posargs or ["-n", os.environ.get("CORELOSSES_TEST_WORKERS", "2"), "-m", marks]
     # pytest exits 5 when it collected nothing (e.g. a backend not installed)
     session.run("pytest", *args, env=env, success_codes=[0, 5])
 
@@ -37,6 +38,14 @@ def tests(session):
     """The whole suite on every installed backend."""
     _install(session)
     _pytest(session)
+
+
+@nox.session
+def tests_slow(session):
+    """The tests marked ``slow`` (a Dask cluster, the example scripts, long cases), which
+    ``tests`` leaves out to keep CI under 30 minutes on 2 cores."""
+    _install(session)
+    _pytest(session, marks="slow")
 
 
 @nox.session

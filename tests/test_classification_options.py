@@ -500,9 +500,9 @@ def test_ce_native_kernel_only_in_the_plain_case(rng, monkeypatch):
     calls = []
     orig = TorchBackend.cross_entropy_native
 
-    def spy(self, *a):
+    def spy(self, *a, **k):
         calls.append(a[2])
-        return orig(self, *a)
+        return orig(self, *a, **k)
 
     monkeypatch.setattr(TorchBackend, "cross_entropy_native", spy)
     x = torch.from_numpy(rng.normal(size=(4, 3, 5)))

@@ -220,6 +220,11 @@ def test_torch_bit_select_is_where_bit_for_bit():
             (hx,) = torch.autograd.grad(gx.sum(), xr)
             (hw,) = torch.autograd.grad(gw.sum(), xr)
             assert torch.equal(hx, hw)
+    # a 0-d array (a scalar weight) under a mask: where's broadcasting, not an int8 result
+    w = torch.tensor(float("nan"), dtype=torch.float64)
+    m = torch.rand(8) < 0.5
+    assert torch.equal(be.where_valid(m, w).isnan(), m)
+    assert torch.equal(be.where_valid(m, w).nan_to_num(), torch.zeros(8, dtype=torch.float64))
     x = torch.randn(4, 3, dtype=torch.float64)
     m = torch.rand(4, 3) < 0.5
     per = torch.func.vmap(torch.func.grad(lambda a, k: (be.where_valid(k, a) ** 2).sum()))(x, m)

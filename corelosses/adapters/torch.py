@@ -64,6 +64,8 @@ class TorchBackend(Backend):
     def where_valid(self, valid, x, fill=0.0):
         if (
             x.dtype not in _BITS_OF
+            or x.ndim == 0  # (a 0-d integer view would not promote the int8 mask)
+            or valid.ndim > x.ndim
             or fill != 0.0
             or not self.native
             or valid.dtype is not torch.bool
