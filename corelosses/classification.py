@@ -158,7 +158,7 @@ def binary_cross_entropy(
         if weight is not None:
             # the weight (zeroed outside ``valid``) goes into the fused kernel; the
             # loss is finite at the fill, so that zeroes it and no second ``where`` runs
-            w = weight if valid is None else xp.where(valid, weight, 0.0)
+            w = weight if valid is None else be.where_valid(valid, weight, 0.0)
             loss = be.bce_with_logits(x, y, pos_weight, weight=w)
             return c.reduce(be, loss, reduction, valid=valid, at_fill="zero")
         loss = be.bce_with_logits(x, y, pos_weight)
