@@ -85,8 +85,8 @@ def triplet_margin_loss(
     Computed on differences scaled by a power of two (finite at float32 1e30,
     where ``F.triplet_margin_loss`` is NaN); for ``p = 2`` on torch and JAX
     an unscaled fast path, exact where every distance is in range, runs first
-    on concrete CPU arrays (one check read per call); traced (``jax.jit``,
-    ``jax.grad``, ``torch.compile``) the scaled definition runs alone.
+    (one check per call: read on concrete CPU arrays, ``lax.cond`` under
+    ``jax.jit``, ``torch.cond`` under ``torch.compile``).
 
     ``distance`` (a callable ``distance(x, y) -> one distance per triplet``,
     called with the caller's arrays in the compute dtype; masked-out triplets
@@ -187,8 +187,10 @@ def _builtin_loss(be, xp, a, pos, neg, valid, ax, shape, margin, p, eps, swap):
     computed unscaled first (one norm pass per distance) and kept when every
     (valid) distance lies in ``[sqrt(tiny) / eps_mach, sqrt(max))``, where no
     square can overflow and underflowed squares are far below the sum's last
-    bit; otherwise (and where that check cannot be read: traced, or off the
-    CPU) the scaled definition runs.
+    bit; otherwise the scaled definition runs. Where the check cannot be read
+    eagerly, under ``jax.jit`` and ``torch.compile``, both are compiled and
+    ``lax.cond`` / ``torch.cond`` runs one (:meth:`Backend.guarded`);
+    elsewhere (eager off the CPU) the definition runs.
     """
 
     def scaled(a, pos, neg):
@@ -206,13 +208,18 @@ def _builtin_loss(be, xp, a, pos, neg, valid, ax, shape, margin, p, eps, swap):
         return _hinge(xp, dist, a, pos, neg, margin / s, swap)[0] * s
 
     plain = p == 2.0 and math.prod(shape) > 0 and a.dtype in (xp.float32, xp.float64)
-    # autodiff backends only (NumPy-likes would warn on an overflowing attempt),
-    # eagerly (a tracer cannot read the check: the definition alone is traced)
-    if not (be.native and be.has_autodiff and plain and be.concrete(a)):
+    # autodiff backends only (NumPy-likes would warn on an overflowing attempt)
+    if not (be.native and be.has_autodiff and plain):
         return scaled(a, pos, neg)
-    fast, ds = _hinge(
-        xp, lambda x, y: be.norm2(be.diff_plus(x, y, eps), ax), a, pos, neg, margin, swap
-    )
+
+    def unscaled(a, pos, neg):
+        return _hinge(
+            xp, lambda x, y: be.norm2(be.diff_plus(x, y, eps), ax), a, pos, neg, margin, swap
+        )
+
+    if not be.guards(a):
+        return scaled(a, pos, neg)
+    fast, ds = unscaled(a, pos, neg)
     fi = xp.finfo(a.dtype)
     lo, hi = math.sqrt(fi.smallest_normal) / fi.eps, math.sqrt(fi.max)
     dmin, dmax = ds[0], ds[0]

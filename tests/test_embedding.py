@@ -554,6 +554,7 @@ def test_extreme_magnitudes_no_overflow(ad, dtype):
     finite where the float64 result fits (F.triplet_margin_loss gives NaN at 1e30 in
     float32)."""
     big = 1e30 if dtype == "float32" else 1e300
+    over = np.asarray(2e38 if dtype == "float32" else 1e308, dtype=dtype)
     x = np.array([[big, big, 0.0], [big, -big, 1.0], [1.0, 2.0, 3.0]])
     y = np.array([[big, big, big], [1.0, 2.0, 0.0], [3.0, 2.0, 1.0]])
     want = ref_cosine_distance(
@@ -601,6 +602,7 @@ def test_native_switch_and_why_no_native_kernel(rng, kw):
 def _triplet_cases(rng, dtype):
     """(name, arrays, options, whether the unscaled fast path may serve it)."""
     big = 1e30 if dtype == "float32" else 1e300
+    over = np.asarray(2e38 if dtype == "float32" else 1e308, dtype=dtype)
     a, p, n = (v.astype(dtype) for v in triplet_data(rng, (6, 7)))
     nan = n.copy()
     nan[2, 3] = np.nan
@@ -617,6 +619,8 @@ def _triplet_cases(rng, dtype):
         ("big swap", (a * big, p * big, n * big), {"swap": True}, False),
         ("tiny", (a / big, p / big, n / big), {"eps": 0.0}, False),
         ("one row big", (np.where(np.arange(6)[:, None] == 4, a * big, a), p, n), {}, False),
+        # a - p overflows (the distances are past the maximum, the loss is the margin)
+        ("difference overflows", (np.abs(a) + over, -np.abs(p) - over, -np.abs(p) - over), {}, False),
     ]
 
 
@@ -625,7 +629,7 @@ def test_triplet_fast_path_is_the_definition(xp, rng, dtype, monkeypatch):
     """p=2: the unscaled fast path (one norm per distance, kept where every distance is
     in range) gives the value and gradient of the power-of-two-scaled definition
     (``cl.native(False)``), and hands over to it at the extremes, on every backend
-    (read eagerly; traced, the definition runs alone)."""
+    (read eagerly; under the jax test backend's ``jax.jit``, through ``lax.cond``)."""
     from corelosses.adapters._generic import Backend
 
     seen = []
@@ -656,6 +660,35 @@ def test_triplet_fast_path_is_the_definition(xp, rng, dtype, monkeypatch):
         for x, y in zip(g1, g0):
             assert np.all(np.isfinite(x)), name
             assert_close(x, y, err_msg=f"{name} gradient", **tol)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_triplet_guard_under_torch_compile(rng, dtype):
+    """Under ``torch.compile`` (inductor, fullgraph) the p=2 fast path and the
+    definition are both compiled and ``torch.cond`` runs one: value and gradient
+    are the eager definition's at every case, the extremes included (the branch
+    not taken gives exact zeros, no NaN), with the positives and negatives views
+    of one tensor (``torch.cond`` refuses aliased operands: they are copied)."""
+    torch, _ = _torch()
+    tm = cl.triplet_margin_loss
+    tol = {"rtol": 2e-6, "atol": 0.0} if dtype == "float32" else {"rtol": 1e-13, "atol": 0.0}
+    torch._dynamo.reset()
+    for name, arrays, kw, _fast in _triplet_cases(rng, dtype):
+        a, p, n = (torch.from_numpy(v) for v in arrays)
+        kw = {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+        pn = torch.stack([p, n]).requires_grad_(True)
+        a = a.clone().requires_grad_(True)
+        f = torch.compile(lambda a, pn: tm(a, pn[0], pn[1], reduction="none", **kw), fullgraph=True)
+        v1 = f(a, pn)
+        g1 = torch.autograd.grad(v1.sum(), (a, pn))
+        with cl.native(False):
+            v0 = tm(a, pn[0], pn[1], reduction="none", **kw)
+            g0 = torch.autograd.grad(v0.sum(), (a, pn))
+        assert torch.isfinite(v1).all(), name
+        assert_close(v1.detach().numpy(), v0.detach().numpy(), err_msg=name, **tol)
+        for x, y in zip(g1, g0):
+            assert torch.isfinite(x).all(), name
+            assert_close(x.numpy(), y.numpy(), err_msg=f"{name} gradient", **tol)
 
 
 # ================================================================ bad input

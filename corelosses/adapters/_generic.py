@@ -72,6 +72,14 @@ class Backend:
             return fast if bool(ok) else slow(*operands)
         return slow(*operands)
 
+    def guards(self, x: Array) -> bool:
+        """Whether :meth:`guarded` can select the fast path for ``x`` (else it
+        always runs the fallback, and the caller need not compute ``fast``).
+        Where it selects under a trace (JAX's ``lax.cond``), ``fast``'s
+        backward pass must give exact zeros for a zero cotangent: it is taken
+        through the branch not selected."""
+        return self.concrete(x)
+
     def fuses_selects(self) -> bool:
         """Whether a final ``where`` is free here (fused by a compiler), so
         :func:`corelosses._core.reduce` keeps it even where it may skip it."""

@@ -35,6 +35,22 @@ class JaxBackend(Backend):
         except Exception:  # noqa: BLE001 - a deleted or otherwise unreadable array
             return False
 
+    def guards(self, x):
+        return True  # lax.cond under a trace
+
+    def guarded(self, ok, fast, slow, operands):
+        if self.concrete(ok):
+            return super().guarded(ok, fast, slow, operands)
+        # both branches compiled, one run; the branch not taken gets a zero
+        # cotangent (the caller's fast path maps it to exact zeros: norm2)
+        # (the fallback rematerialised: its residuals, which the taken branch
+        # would otherwise fill with zeros, are then only its operands)
+        slow = jax.checkpoint(slow)
+        return jax.lax.cond(ok, lambda f, ops: f, lambda f, ops: slow(*ops), fast, operands)
+
+    def norm2(self, x, axis):
+        return _norm2(x, axis)
+
     def value_range(self, x):
         # called on concrete CPU arrays only: read as NumPy (no jax dispatches)
         a = np.asarray(x)
@@ -211,3 +227,25 @@ except (ImportError, AttributeError):  # pragma: no cover - another jax version
 
 def make(xp):
     return JaxBackend(xp)
+
+
+def _norm2_value(x, axis):
+    # the gradient's guard is the rule's (a where on the sum here costs XLA on
+    # CPU a second reduction pass)
+    return jnp.sqrt(jnp.sum(x * x, axis=axis))
+
+
+def _norm2_jvp(axis, primals, tangents):
+    # d|x| = <x / |x|, dx>, with the coefficient 0 at a zero vector (as
+    # torch.linalg.vector_norm) and where |x| overflowed: linear in dx with a
+    # finite coefficient, so a zero cotangent gives exact zeros (Backend.guards)
+    (x,), (t,) = primals, tangents
+    n = _norm2_value(x, axis)
+    ne = jnp.expand_dims(n, axis)
+    ok = (ne > 0) & (ne < jnp.inf)
+    coef = jnp.where(ok, x / jnp.where(ok, ne, 1.0), 0.0)
+    return n, jnp.sum(coef * t, axis=axis)
+
+
+_norm2 = jax.custom_jvp(_norm2_value, nondiff_argnums=(1,))
+_norm2.defjvp(_norm2_jvp)

@@ -61,6 +61,23 @@ class TorchBackend(Backend):
     def fuses_selects(self):
         return torch.compiler.is_compiling()  # inductor fuses it
 
+    def guards(self, x):
+        return torch.compiler.is_compiling() or self.concrete(x)  # torch.cond when compiling
+
+    def guarded(self, ok, fast, slow, operands):
+        if not torch.compiler.is_compiling():
+            return super().guarded(ok, fast, slow, operands)
+        # both branches compiled, one run; the branch not taken gets a zero
+        # cotangent (the caller's fast path maps it to exact zeros: norm2).
+        # A branch may not return its input itself: the fast one clones it; nor
+        # may two operands alias: views past the first are copied.
+        ops, seen = [], False
+        for o in operands:
+            view = o._base is not None
+            ops.append(o.clone() if view and seen else o)
+            seen = seen or view
+        return torch.cond(ok, lambda f, *ops: f.clone(), lambda f, *ops: slow(*ops), (fast, *ops))
+
     def where_valid(self, valid, x, fill=0.0):
         if (
             x.dtype not in _BITS_OF
@@ -117,6 +134,12 @@ class TorchBackend(Backend):
 
     def norm2(self, x, axis):
         # one fused pass; its backward is 0 at a zero vector, as the generic one
+        if torch.compiler.is_compiling():
+            # fused: an infinite entry clipped to the largest finite one (the same
+            # norm) keeps x * g / |x| finite, so a zero cotangent gives exact zeros
+            # (Backend.guards: torch.cond's branch not taken)
+            big = torch.finfo(x.dtype).max
+            x = torch.clamp(x, -big, big)
         return torch.linalg.vector_norm(x, dim=axis)
 
     # Native kernels: each computes the generic definition's function exactly.
