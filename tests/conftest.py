@@ -44,6 +44,7 @@ def pytest_unconfigure(config):
     if _JAX_CACHE_OWNER:
         shutil.rmtree(os.environ.pop("CORELOSSES_JAX_CACHE_DIR"), ignore_errors=True)
 
+
 BACKENDS = _backends.selected()
 
 # the demo plugin's own suite runs in its own session (tests/test_plugins.py), as a
