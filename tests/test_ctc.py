@@ -560,3 +560,28 @@ def test_catalog_entry():
     info = cl.get("ctc_loss")
     assert info.family == "sequence" and info.example is not None
     assert "torch.nn.functional.ctc_loss" in info.peers
+
+
+def test_jax_take_classes_gradient_is_the_gathers():
+    """The jax emission gather's backward (a one-hot contraction for few classes,
+    in place of XLA's serial scatter-add) is the gather's transpose: value and
+    vector-Jacobian product equal ``take_along_axis``'s, -inf entries included."""
+    jax, jnp, _ = _jax()
+    from corelosses.adapters import backend_of
+
+    rng = np.random.default_rng(21)
+    x = rng.standard_normal((5, 3, 6))
+    x[1, 2, 4] = -np.inf
+    idx = rng.integers(0, 6, size=(3, 7))
+    g = rng.standard_normal((5, 3, 7))
+    xj, ij, gj = jnp.asarray(x), jnp.asarray(idx), jnp.asarray(g)
+    be = backend_of(xj)
+    out, vjp = jax.vjp(lambda v: be.take_classes(v, ij), xj)
+    ref, rvjp = jax.vjp(
+        lambda v: jnp.take_along_axis(v, jnp.broadcast_to(ij, (5, 3, 7)), axis=-1), xj
+    )
+    np.testing.assert_array_equal(np.asarray(out), np.asarray(ref))
+    assert_close(vjp(gj)[0], rvjp(gj)[0], rtol=1e-14, atol=1e-14)
+    # and jitted, as the loss runs it
+    d = jax.jit(jax.grad(lambda v: jnp.sum(be.take_classes(v, ij) * gj)))(xj)
+    assert_close(d, rvjp(gj)[0], rtol=1e-14, atol=1e-14)

@@ -244,6 +244,33 @@ class Backend:
             carry = step(carry, item if isinstance(xs, tuple) else item[0])
         return carry
 
+    def scan_stack(self, step: Callable, carry: Any, xs: Any, reverse: bool = False) -> Any:
+        """:meth:`scan` with an output per step: ``carry, y = step(carry, x)``;
+        returns ``(final carry, ys)``, the ``y`` stacked on a new leading axis (in
+        ``xs``'s order, also when ``reverse`` runs the steps from the last)."""
+        seq = xs if isinstance(xs, tuple) else (xs,)
+        n = seq[0].shape[0]
+        ys = [None] * n
+        for t in reversed(range(n)) if reverse else range(n):
+            item = tuple(a[t, ...] for a in seq)
+            carry, ys[t] = step(carry, item if isinstance(xs, tuple) else item[0])
+        return carry, self.xp.stack(ys, axis=0)
+
+    def take_classes(self, x: Array, idx: Array) -> Array:
+        """``out[..., n, l] = x[..., n, idx[n, l]]``: per row ``n`` of ``x``'s last two
+        axes, the entries at a row of class indices (CTC's emissions: ``x`` is
+        ``(T, N, C)``, ``idx`` ``(N, L)``). Gathered, or selected by class where the
+        namespace has no ``take_along_axis`` (Dask)."""
+        xp = self.xp
+        shape = tuple(x.shape[:-1]) + (idx.shape[-1],)
+        if hasattr(xp, "take_along_axis"):
+            if idx.dtype != xp.int64:
+                idx = xp.astype(idx, xp.int64)
+            return xp.take_along_axis(x, xp.broadcast_to(idx, shape), axis=-1)
+        classes = xp.arange(x.shape[-1], dtype=idx.dtype)
+        hit = xp.expand_dims(idx, axis=-1) == classes  # (N, L, C)
+        return xp.sum(xp.where(hit, xp.expand_dims(x, axis=-2), 0.0), axis=-1)
+
     # ------------------------------------------------------- sorting (Lovasz losses)
     def take_along_last(self, x: Array, idx: Array) -> Array:
         """``take_along_axis(x, idx, axis=-1)``; a flat ``take`` where the namespace has
