@@ -307,17 +307,18 @@ def reduce(
     if denom is None:
         if valid is None:
             return total / max(math.prod(loss.shape), 1)
-        denom = count_valid(xp, valid, loss.shape, loss.dtype)
+        denom = count_valid(be, valid, loss.shape, loss.dtype)
     return total / xp.where(denom == 0, 1.0, denom)
 
 
-def count_valid(xp: Any, valid: Array, shape: Sequence[int], dtype: Any) -> Array:
+def count_valid(be: Backend, valid: Array, shape: Sequence[int], dtype: Any) -> Array:
     """The number of true entries of ``valid`` broadcast to ``shape``, in ``dtype``.
 
-    Counted on the mask itself (``count_nonzero``, no float copy of it), then
-    scaled by how many times broadcasting repeats each of its entries.
+    Counted on the mask itself (:meth:`Backend.count_true`, no float copy of
+    it), then scaled by how many times broadcasting repeats each of its entries.
     """
-    n = xp.astype(xp.count_nonzero(valid), dtype)
+    xp = be.xp
+    n = xp.astype(be.count_true(valid), dtype)
     rep = math.prod(shape) // max(math.prod(valid.shape), 1)
     return n if rep == 1 else n * float(rep)
 

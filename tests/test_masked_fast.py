@@ -159,8 +159,8 @@ def test_count_valid_scales_a_broadcast_mask(xp):
     got = run(xp, lambda v, k: cl.mse_loss(v, 0.0 * v, mask=k), np.sqrt(loss), m)
     np.testing.assert_allclose(got, loss[:, m].mean(), rtol=1e-12)
     valid = xp.asarray(m)
-    ns = cl.adapters.backend_of(valid).xp
-    assert float(xp.to_numpy(c.count_valid(ns, valid, (5, 6), ns.float64))) == 20.0
+    be = cl.adapters.backend_of(valid)
+    assert float(xp.to_numpy(c.count_valid(be, valid, (5, 6), be.xp.float64))) == 20.0
 
 
 def test_torch_masked_calls_take_the_native_kernels(monkeypatch):

@@ -85,6 +85,10 @@ class Backend:
         :func:`corelosses._core.reduce` keeps it even where it may skip it."""
         return False
 
+    def count_true(self, valid: Array) -> Array:
+        """The number of true entries of the boolean ``valid`` (an integer array)."""
+        return self.xp.count_nonzero(valid)
+
     def where_valid(self, valid: Array, x: Array, fill: float = 0.0) -> Array:
         """``where(valid, x, fill)``: the masks' selection (both ``where`` s of the
         double-``where`` rule). ``valid`` is boolean and broadcasts with ``x``;
