@@ -35,6 +35,10 @@ class JaxBackend(Backend):
         except Exception:  # noqa: BLE001 - a deleted or otherwise unreadable array
             return False
 
+    def count_true(self, valid):
+        # a bool sum (jnp.count_nonzero adds a compare to the fused loop)
+        return jnp.sum(valid)
+
     def guards(self, x):
         return True  # lax.cond under a trace
 
