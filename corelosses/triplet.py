@@ -208,18 +208,13 @@ def _builtin_loss(be, xp, a, pos, neg, valid, ax, shape, margin, p, eps, swap):
         return _hinge(xp, dist, a, pos, neg, margin / s, swap)[0] * s
 
     plain = p == 2.0 and math.prod(shape) > 0 and a.dtype in (xp.float32, xp.float64)
-    # autodiff backends only (NumPy-likes would warn on an overflowing attempt)
-    if not (be.native and be.has_autodiff and plain):
+    # autodiff backends only (NumPy-likes would warn on an overflowing attempt),
+    # where the guard can pick the fast path (eager CPU arrays, or a cond)
+    if not (be.native and be.has_autodiff and plain and be.guards(a)):
         return scaled(a, pos, neg)
-
-    def unscaled(a, pos, neg):
-        return _hinge(
-            xp, lambda x, y: be.norm2(be.diff_plus(x, y, eps), ax), a, pos, neg, margin, swap
-        )
-
-    if not be.guards(a):
-        return scaled(a, pos, neg)
-    fast, ds = unscaled(a, pos, neg)
+    fast, ds = _hinge(
+        xp, lambda x, y: be.norm2(be.diff_plus(x, y, eps), ax), a, pos, neg, margin, swap
+    )
     fi = xp.finfo(a.dtype)
     lo, hi = math.sqrt(fi.smallest_normal) / fi.eps, math.sqrt(fi.max)
     dmin, dmax = ds[0], ds[0]
