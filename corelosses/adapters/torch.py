@@ -473,13 +473,18 @@ class TorchBackend(Backend):
             xt = torch.gather(x, min(nd - 1, 1), target.unsqueeze(min(nd - 1, 1)))
         except (IndexError, RuntimeError):
             return None
-        rows = -xt if cw is None else -(cw.index_select(0, target.reshape(-1)).view(xt.shape) * xt)
+        if cw is None:
+            # -sum(x_t) is sum(-x_t) bit for bit (negation is exact and rounding
+            # symmetric), without the negated copy
+            if not float(torch.amax(xt.detach())) <= 0:  # (NaN too)
+                return None
+            out = -(xt.sum() if reduction == "sum" else xt.mean())
+            return out if self._finite(out) else None  # (overflow: the scaled mean)
+        rows = -(cw.index_select(0, target.reshape(-1)).view(xt.shape) * xt)
         if not float(torch.amin(rows.detach())) >= 0:  # (NaN too)
             return None
         if reduction == "sum":
             out = rows.sum()
-        elif cw is None:
-            out = rows.mean()
         else:  # PyTorch's rule: sum(w_t x_t) / sum(w_t)
             out = rows.sum() / cw.index_select(0, target.reshape(-1)).sum()
         # NaN where every target's weight is 0 (the definition gives 0)
