@@ -165,8 +165,10 @@ def _ctc_nll(be, xp, x, tg, il, tl, blank, C):
         return nll, (e, alphas, nll)
 
     # the backward pass: s -> s + 2 is allowed where the skip into s + 2 is
-    no = xp.zeros((N, 2), dtype=xp.bool, device=be.device(skip))
-    skip_from = xp.concat([skip[:, 2:], no], axis=1) if L > 2 else None
+    skip_from = None
+    if L > 2:
+        no = xp.zeros((N, 2), dtype=xp.bool, device=be.device(skip))
+        skip_from = xp.concat([skip[:, 2:], no], axis=1)
 
     def bwd(res, g):
         """The beta (backward) recursion: ``d nll / d e[t, n, s] = -exp(alpha[t] + beta[t]

@@ -75,7 +75,7 @@ class Backend:
     def guards(self, x: Array) -> bool:
         """Whether :meth:`guarded` can select the fast path for ``x`` (else it
         always runs the fallback, and the caller need not compute ``fast``).
-        Where it selects under a trace (JAX's ``lax.cond``), ``fast``'s
+        Where it selects under a trace (``lax.cond``, ``torch.cond``), ``fast``'s
         backward pass must give exact zeros for a zero cotangent: it is taken
         through the branch not selected."""
         return self.concrete(x)

@@ -46,9 +46,9 @@ class JaxBackend(Backend):
         if self.concrete(ok):
             return super().guarded(ok, fast, slow, operands)
         # both branches compiled, one run; the branch not taken gets a zero
-        # cotangent (the caller's fast path maps it to exact zeros: norm2)
-        # (the fallback rematerialised: its residuals, which the taken branch
-        # would otherwise fill with zeros, are then only its operands)
+        # cotangent (the caller's fast path maps it to exact zeros: norm2). The
+        # fallback is rematerialised: its residuals, which the taken branch would
+        # otherwise fill with zeros, are then only its operands.
         slow = jax.checkpoint(slow)
         return jax.lax.cond(ok, lambda f, ops: f, lambda f, ops: slow(*ops), fast, operands)
 
