@@ -177,7 +177,9 @@ def test_summarize_runs(tmp_path):
     assert (tmp_path / "summary.png").stat().st_size > 1000
 
 
-@pytest.mark.parametrize("probe", ["amin_amax.py", "page_faults.py"])
+@pytest.mark.parametrize(
+    "probe", ["amin_amax.py", "page_faults.py", "bce64_parts.py", "nll_interleaved.py"]
+)
 def test_probes_run(probe):
     """The probes behind RESULTS.md's diagnostics run (tiny sizes; compile/MONAI ones skipped)."""
     pytest.importorskip("torch")
