@@ -212,18 +212,27 @@ def _builtin_loss(be, xp, a, pos, neg, valid, ax, shape, margin, p, eps, swap):
     # where the guard can pick the fast path (eager CPU arrays, or a cond)
     if not (be.native and be.has_autodiff and plain and be.guards(a)):
         return scaled(a, pos, neg)
-    fast, ds = _hinge(
-        xp, lambda x, y: be.norm2(be.diff_plus(x, y, eps), ax), a, pos, neg, margin, swap
-    )
     fi = xp.finfo(a.dtype)
     lo, hi = math.sqrt(fi.smallest_normal) / fi.eps, math.sqrt(fi.max)
-    dmin, dmax = ds[0], ds[0]
-    for d in ds[1:]:
-        dmin, dmax = xp.minimum(dmin, d), xp.maximum(dmax, d)
-    good = (dmin >= lo) & (dmax < hi)  # NaN: False
-    if valid is not None:
-        good = good | ~xp.broadcast_to(valid, shape)
-    return be.guarded(xp.all(good), fast, scaled, (a, pos, neg))
+
+    def fast(a, pos, neg, saved=None):
+        # (loss, whether it is the definition's, the distances); given the
+        # distances (``saved``), the same loss without recomputing them
+        known = iter(saved or ())
+
+        def dist(x, y):
+            return be.norm2(be.diff_plus(x, y, eps), ax, value=next(known, None))
+
+        loss, ds = _hinge(xp, dist, a, pos, neg, margin, swap)
+        dmin, dmax = ds[0], ds[0]
+        for d in ds[1:]:
+            dmin, dmax = xp.minimum(dmin, d), xp.maximum(dmax, d)
+        good = (dmin >= lo) & (dmax < hi)  # NaN: False
+        if valid is not None:
+            good = good | ~xp.broadcast_to(valid, shape)
+        return loss, xp.all(good), tuple(ds)
+
+    return be.guarded(fast, scaled, (a, pos, neg))
 
 
 def _call_distance(distance, x, y, shape, fname):

@@ -639,10 +639,11 @@ def test_triplet_fast_path_is_the_definition(xp, rng, dtype, monkeypatch):
     seen = []
     real = Backend.guarded
 
-    def spy(self, ok, fast, slow, operands):
+    def spy(self, fast, slow, operands):
+        ok = fast(*operands)[1]
         if self.concrete(ok):
             seen.append(bool(ok))
-        return real(self, ok, fast, slow, operands)
+        return real(self, fast, slow, operands)
 
     monkeypatch.setattr(Backend, "guarded", spy)
     tm = cl.triplet_margin_loss
@@ -697,6 +698,41 @@ def test_triplet_guard_under_torch_compile(rng, dtype):
         for x, y in zip(g1, g0):
             assert torch.isfinite(x).all(), name
             assert_close(x.numpy(), y.numpy(), err_msg=f"{name} gradient", **tol)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_triplet_guard_under_jax_forward_and_reverse_mode(rng, dtype):
+    """Under ``jax.jit`` the p=2 guard is a JVP rule (two ``lax.cond``): forward
+    mode (``jax.jvp``) and reverse mode (``jax.vjp``, its transpose) give the
+    definition's tangents and cotangents at every case, the extremes included."""
+    pytest.importorskip("jax")
+    import _backends
+    import jax
+
+    _backends.get("jax")  # x64 on
+    jnp = jax.numpy
+    tm = cl.triplet_margin_loss
+    tol = {"rtol": 2e-6, "atol": 0.0} if dtype == "float32" else {"rtol": 1e-13, "atol": 0.0}
+    for name, arrays, kw, _fast in _triplet_cases(rng, dtype):
+        xs = tuple(jnp.asarray(v) for v in arrays)
+        kw = {k: jnp.asarray(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+        ts = tuple(jnp.asarray(rng.standard_normal(v.shape).astype(dtype)) for v in arrays)
+        gy = jnp.asarray(rng.standard_normal(arrays[0].shape[:1]).astype(dtype))
+
+        def f(*xs, kw=kw):
+            return tm(*xs, reduction="none", **kw)
+
+        def both(xs, ts, gy):
+            y, t = jax.jvp(f, xs, ts)
+            return y, t, jax.vjp(f, *xs)[1](gy)
+
+        got = jax.jit(both)(xs, ts, gy)
+        with cl.native(False):
+            want = both(xs, ts, gy)
+        for part, x, y in zip(("value", "tangent", "cotangent"), got, want):
+            for u, v in zip(jax.tree_util.tree_leaves(x), jax.tree_util.tree_leaves(y)):
+                assert np.all(np.isfinite(np.asarray(u))), f"{name} {part}"
+                assert_close(np.asarray(u), np.asarray(v), err_msg=f"{name} {part}", **tol)
 
 
 # ================================================================ bad input

@@ -59,25 +59,28 @@ class Backend:
         """Whether value checks on ``x`` are cheap and possible (no trace, no sync)."""
         return True
 
-    def guarded(self, ok: Array, fast: Array, slow: Callable, operands: tuple) -> Array:
-        """``fast`` where the 0-d boolean ``ok`` holds, else ``slow(*operands)``.
+    def guarded(self, fast: Callable, slow: Callable, operands: tuple) -> Array:
+        """``fast``'s value where it is the function's, else ``slow(*operands)``.
 
-        A fast path and its exact fallback: the caller computes ``fast`` and
-        ``ok`` (whether ``fast`` is the function's value there) cheaply. Read
-        where reading costs no trace or sync (:meth:`concrete`); elsewhere the
-        fallback runs (``fast`` is then unused: a tracer drops it, and its
-        gradient, which at the extremes may be NaN, never reaches the result).
+        A fast path and its exact fallback. ``fast(*operands, saved=None)``
+        returns ``(value, ok, saved)``: the value, a 0-d boolean (whether the
+        value is the function's there) and arrays it computed on the way;
+        given them back (``saved=``), it must return the same value without
+        recomputing them (a backward pass then needs only an elementwise
+        sweep). ``ok`` is read where reading costs no trace or sync
+        (:meth:`concrete`); under a trace a backend runs one of the two
+        (``lax.cond``, ``torch.cond``: see :meth:`guards`); elsewhere the
+        fallback runs (``fast``'s value, and its gradient, which at the
+        extremes may be NaN, never reach the result).
         """
+        value, ok, _ = fast(*operands)
         if self.concrete(ok):
-            return fast if bool(ok) else slow(*operands)
+            return value if bool(ok) else slow(*operands)
         return slow(*operands)
 
     def guards(self, x: Array) -> bool:
         """Whether :meth:`guarded` can select the fast path for ``x`` (else it
-        always runs the fallback, and the caller need not compute ``fast``).
-        Where it selects under a trace (``lax.cond``, ``torch.cond``), ``fast``'s
-        backward pass must give exact zeros for a zero cotangent: it is taken
-        through the branch not selected."""
+        always runs the fallback, and the caller need not try the fast one)."""
         return self.concrete(x)
 
     def fuses_selects(self) -> bool:
@@ -104,9 +107,11 @@ class Backend:
         d = x - y
         return d if isinstance(c, (int, float)) and c == 0 else d + c
 
-    def norm2(self, x: Array, axis: int) -> Array:
+    def norm2(self, x: Array, axis: int, value: Array | None = None) -> Array:
         """``sqrt(sum(x**2))`` over ``axis`` (dropped); gradient 0 at a zero vector,
-        as ``torch.linalg.vector_norm``'s (the double ``where``)."""
+        as ``torch.linalg.vector_norm``'s (the double ``where``). ``value``: this
+        norm, already computed from the same ``x``; a backend may return it
+        (with the same gradient) instead of recomputing it."""
         xp = self.xp
         ss = xp.sum(x * x, axis=axis)
         nz = ss > 0

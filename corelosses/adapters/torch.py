@@ -71,19 +71,22 @@ class TorchBackend(Backend):
     def guards(self, x):
         return torch.compiler.is_compiling() or self.concrete(x)  # torch.cond when compiling
 
-    def guarded(self, ok, fast, slow, operands):
+    def guarded(self, fast, slow, operands):
         if not torch.compiler.is_compiling():
-            return super().guarded(ok, fast, slow, operands)
+            return super().guarded(fast, slow, operands)
         # both branches compiled, one run; the branch not taken gets a zero
-        # cotangent (the caller's fast path maps it to exact zeros: norm2).
+        # cotangent, which the fast path's backward maps to exact zeros (norm2).
         # A branch may not return its input itself: the fast one clones it; nor
         # may two operands alias: views past the first are copied.
+        value, ok, _ = fast(*operands)
         ops, seen = [], False
         for o in operands:
             view = o._base is not None
             ops.append(o.clone() if view and seen else o)
             seen = seen or view
-        return torch.cond(ok, lambda f, *ops: f.clone(), lambda f, *ops: slow(*ops), (fast, *ops))
+        return torch.cond(
+            ok, lambda f, *ops: f.clone(), lambda f, *ops: slow(*ops), (value, *ops)
+        )
 
     def where_valid(self, valid, x, fill=0.0):
         if (
@@ -139,7 +142,7 @@ class TorchBackend(Backend):
         d = torch.sub(x, y)
         return d if isinstance(c, (int, float)) and c == 0 else d.add_(c)
 
-    def norm2(self, x, axis):
+    def norm2(self, x, axis, value=None):
         # one fused pass; its backward is 0 at a zero vector, as the generic one
         if torch.compiler.is_compiling():
             # fused: an infinite entry clipped to the largest finite one (the same
