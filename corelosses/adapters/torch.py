@@ -84,9 +84,7 @@ class TorchBackend(Backend):
             view = o._base is not None
             ops.append(o.clone() if view and seen else o)
             seen = seen or view
-        return torch.cond(
-            ok, lambda f, *ops: f.clone(), lambda f, *ops: slow(*ops), (value, *ops)
-        )
+        return torch.cond(ok, lambda f, *ops: f.clone(), lambda f, *ops: slow(*ops), (value, *ops))
 
     def where_valid(self, valid, x, fill=0.0):
         if (
