@@ -221,7 +221,7 @@ def _builtin_loss(be, xp, a, pos, neg, valid, ax, shape, margin, p, eps, swap):
         known = iter(saved or ())
 
         def dist(x, y):
-            return be.norm2(be.diff_plus(x, y, eps), ax, value=next(known, None))
+            return be.norm2_diff(x, y, eps, ax, value=next(known, None))
 
         loss, ds = _hinge(xp, dist, a, pos, neg, margin, swap)
         dmin, dmax = ds[0], ds[0]

@@ -117,6 +117,14 @@ class Backend:
         nz = ss > 0
         return xp.where(nz, xp.sqrt(xp.where(nz, ss, 1.0)), 0.0)
 
+    def norm2_diff(
+        self, x: Array, y: Array, c: Any, axis: int, value: Array | None = None
+    ) -> Array:
+        """``norm2(diff_plus(x, y, c), axis, value)``: one hook, so a backend
+        that is given ``value`` may save ``x`` and ``y`` for the backward pass
+        instead of their difference."""
+        return self.norm2(self.diff_plus(x, y, c), axis, value=value)
+
     # -------------------------------------------------------------- autodiff
     def stop_gradient(self, x: Array) -> Array:
         """Identity whose gradient is zero. Without autodiff: the identity."""

@@ -51,6 +51,44 @@ class _BitSelect(torch.autograd.Function):
         return _BitSelect.apply(g, bits), None
 
 
+class _Norm2Known(torch.autograd.Function):
+    """The norm ``n = |x - y + c|_2`` over ``axis``, already computed: ``n``
+    itself, with ``vector_norm``'s gradient ``g d / n`` for ``d = x - y + c``
+    (0 where ``n`` is 0 or inf: a finite coefficient). It saves ``x`` and ``y``,
+    not ``d``: the backward pass recomputes it in its one elementwise sweep.
+    Used under ``torch.compile`` only (``TorchBackend.guarded``), where double
+    backward is not supported anyway."""
+
+    @staticmethod
+    def forward(x, y, c, n, axis):
+        return n.clone()  # (a cond branch may not return its input)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        x, y, c, n, axis = inputs
+        ctx.save_for_backward(x, y, n)
+        ctx.c, ctx.axis = c, axis
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y, n = ctx.saved_tensors
+        ne = n.unsqueeze(ctx.axis)
+        ok = (ne > 0) & (ne < torch.inf)
+        gd = torch.where(ok, (x - y + ctx.c) / torch.where(ok, ne, 1.0), 0.0) * g.unsqueeze(
+            ctx.axis
+        )
+        return _sum_to(gd, x.shape), _sum_to(-gd, y.shape), None, None, None
+
+
+def _sum_to(g, shape):
+    """``g`` summed over the axes broadcasting added or stretched to reach it."""
+    lead = g.ndim - len(shape)
+    if lead:
+        g = g.sum(dim=tuple(range(lead)))
+    dims = tuple(i for i, s in enumerate(shape) if s == 1 and g.shape[i] != 1)
+    return g.sum(dim=dims, keepdim=True) if dims else g
+
+
 def _bit_select(x, bits):
     return torch.bitwise_and(x.view(_BITS_OF[x.dtype]), bits).view(x.dtype)
 

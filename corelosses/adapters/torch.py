@@ -26,6 +26,7 @@ from ._torch_ops import (
     _BitSelect,
     _CustomVJP,
     _func_grad,
+    _Norm2Known,
 )
 
 
@@ -74,17 +75,25 @@ class TorchBackend(Backend):
     def guarded(self, fast, slow, operands):
         if not torch.compiler.is_compiling():
             return super().guarded(fast, slow, operands)
-        # both branches compiled, one run; the branch not taken gets a zero
-        # cotangent, which the fast path's backward maps to exact zeros (norm2).
-        # A branch may not return its input itself: the fast one clones it; nor
-        # may two operands alias: views past the first are copied.
-        value, ok, _ = fast(*operands)
+        # the check from a detached fast pass, then torch.cond runs one branch,
+        # value and backward alike: the fast one recomputes the value from the
+        # saved distances (norm2_diff's ``value``: no second reduction, and its
+        # backward is one elementwise sweep); the fallback is the definition.
+        # Nothing not taken is differentiated. Two operands may not alias
+        # (torch.cond): views past the first are copied.
+        k = len(operands)
+        _, ok, saved = fast(*(o.detach() for o in operands))
         ops, seen = [], False
         for o in operands:
             view = o._base is not None
             ops.append(o.clone() if view and seen else o)
             seen = seen or view
-        return torch.cond(ok, lambda f, *ops: f.clone(), lambda f, *ops: slow(*ops), (value, *ops))
+        return torch.cond(
+            ok,
+            lambda *a: fast(*a[:k], saved=a[k:])[0],
+            lambda *a: slow(*a[:k]),
+            (*ops, *(s.detach() for s in saved)),
+        )
 
     def where_valid(self, valid, x, fill=0.0):
         if (
@@ -142,13 +151,12 @@ class TorchBackend(Backend):
 
     def norm2(self, x, axis, value=None):
         # one fused pass; its backward is 0 at a zero vector, as the generic one
-        if torch.compiler.is_compiling():
-            # fused: an infinite entry clipped to the largest finite one (the same
-            # norm) keeps x * g / |x| finite, so a zero cotangent gives exact zeros
-            # (Backend.guards: torch.cond's branch not taken)
-            big = torch.finfo(x.dtype).max
-            x = torch.clamp(x, -big, big)
         return torch.linalg.vector_norm(x, dim=axis)
+
+    def norm2_diff(self, x, y, c, axis, value=None):
+        if value is not None and torch.compiler.is_compiling() and isinstance(c, (int, float)):
+            return _Norm2Known.apply(x, y, c, value, axis)
+        return super().norm2_diff(x, y, c, axis, value)
 
     # Native kernels: each computes the generic definition's function exactly.
     def softplus(self, x):
