@@ -710,29 +710,36 @@ def test_triplet_guard_under_torch_compile(rng, dtype):
 def test_triplet_guard_under_inductor_leaves_inputs_alone(rng):
     """The guard's ``torch.cond`` subgraphs built by inductor (the default
     backend): value and gradient are the definition's, and the caller's tensors
-    are unchanged afterwards. (Inductor may reuse a buffer it believes donated
-    for a subgraph's output: a variant of the backward pass once wrote the
-    anchors' gradient into the anchors.)"""
+    are unchanged afterwards. (A variant of the backward pass, an autograd
+    function around the conds, had inductor write the anchors' gradient into the
+    caller's anchors, float32 with the positives and negatives not
+    differentiated: a subgraph reused a saved input taken for a donated buffer.)"""
     torch, _ = _torch()
     tm = cl.triplet_margin_loss
-    cases = {c[0]: c for c in _triplet_cases(rng, "float64")}
-    for name, pn_grad in (("plain", False), ("swap", True), ("difference overflows", False)):
-        _, arrays, kw, _fast = cases[name]
-        a0, p, n = (torch.from_numpy(v) for v in arrays)
-        pn0 = torch.stack([p, n])
-        a, pn = a0.clone().requires_grad_(True), pn0.clone().requires_grad_(pn_grad)
-        wrt = (a, pn) if pn_grad else (a,)
+    a, p, n = (v.astype(np.float32) for v in triplet_data(rng, (64, 16)))
+    big = np.float32(2e38)
+    over = (np.abs(a) + big, -np.abs(p) - big, -np.abs(p) - big)  # a - p overflows
+    for name, arrays, kw, pn_grad in (
+        ("plain", (a, p, n), {}, False),
+        ("swap", (a, p, n), {"swap": True}, True),
+        ("difference overflows", over, {}, False),
+    ):
+        a0, pn0 = torch.from_numpy(arrays[0]), torch.from_numpy(np.stack(arrays[1:]))
+        at, pn = a0.clone().requires_grad_(True), pn0.clone().requires_grad_(pn_grad)
+        wrt = (at, pn) if pn_grad else (at,)
         torch._dynamo.reset()
         f = torch.compile(lambda a, pn, kw=kw: tm(a, pn[0], pn[1], reduction="none", **kw))
-        v1 = f(a, pn)
+        v1 = f(at, pn)
         g1 = torch.autograd.grad(v1.sum(), wrt)
-        assert torch.equal(a.detach(), a0) and torch.equal(pn.detach(), pn0), name
+        assert torch.equal(at.detach(), a0) and torch.equal(pn.detach(), pn0), name
         with cl.native(False):
-            v0 = tm(a, pn[0], pn[1], reduction="none", **kw)
+            v0 = tm(at, pn[0], pn[1], reduction="none", **kw)
             g0 = torch.autograd.grad(v0.sum(), wrt)
-        assert_close(v1.detach().numpy(), v0.detach().numpy(), rtol=1e-13, atol=0.0, err_msg=name)
+        assert torch.isfinite(v1).all(), name
+        assert_close(v1.detach().numpy(), v0.detach().numpy(), rtol=2e-6, atol=0.0, err_msg=name)
         for x, y in zip(g1, g0):
-            assert_close(x.numpy(), y.numpy(), rtol=1e-13, atol=0.0, err_msg=f"{name} gradient")
+            assert torch.isfinite(x).all(), name
+            assert_close(x.numpy(), y.numpy(), rtol=2e-6, atol=1e-7, err_msg=f"{name} gradient")
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

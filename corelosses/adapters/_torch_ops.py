@@ -51,56 +51,42 @@ class _BitSelect(torch.autograd.Function):
         return _BitSelect.apply(g, bits), None
 
 
-class _Guarded(torch.autograd.Function):
-    """``Backend.guarded`` under ``torch.compile``, given the fast pass's value,
-    check and saved arrays (computed detached). ``torch.cond`` on ``ok`` keeps
-    that value or runs the fallback; in the backward pass a second ``torch.cond``
-    on the same ``ok`` runs that branch's vjp (``torch.func.vjp``; the fast one
-    from the saved arrays: ``TorchBackend.norm2_diff``), for the operands that
-    need a gradient only. (``torch.cond``'s own backward computes every
-    operand's gradient, and the benchmark's positives and negatives need none.)
-    Double backward is not supported under ``torch.compile`` anyway."""
+class _Norm2Known(torch.autograd.Function):
+    """The norm ``n = |x - y + c|_2`` over ``axis``, already computed: ``n``
+    itself, with ``vector_norm``'s gradient ``g d / n`` for ``d = x - y + c``
+    (0 where ``n`` is 0 or inf: a finite coefficient). It saves ``x`` and ``y``,
+    not ``d``: the backward pass recomputes it in its one elementwise sweep.
+    Used under ``torch.compile`` only (``TorchBackend.guarded``), where double
+    backward is not supported anyway."""
 
     @staticmethod
-    def forward(ctx, fast, slow, k, ok, value, *args):
-        ctx.fast, ctx.slow, ctx.k = fast, slow, k
-        ctx.save_for_backward(ok, *args)
-        return torch.cond(
-            ok,
-            lambda v, *a: v.clone(),  # (a branch may not return its input)
-            lambda v, *a: slow(*a[:k]),
-            (value, *args),
-        )
+    def forward(x, y, c, n, axis):
+        return n.clone()  # (a cond branch may not return its input)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        x, y, c, n, axis = inputs
+        ctx.save_for_backward(x, y, n)
+        ctx.c, ctx.axis = c, axis
 
     @staticmethod
     def backward(ctx, g):
-        ok, *args = ctx.saved_tensors
-        fast, slow, k = ctx.fast, ctx.slow, ctx.k
-        need = [i for i in range(k) if ctx.needs_input_grad[5 + i]]
-
-        def vjp_of(f):
-            def branch(g, *a):
-                ops, saved = list(a[:k]), a[k:]
-
-                def part(*chosen):
-                    for i, c in zip(need, chosen):
-                        ops[i] = c
-                    return f(ops, saved)
-
-                return tuple(torch.func.vjp(part, *(a[i] for i in need))[1](g))
-
-            return branch
-
-        grads = torch.cond(
-            ok,
-            vjp_of(lambda o, saved: fast(*o, saved=saved)[0]),
-            vjp_of(lambda o, saved: slow(*o)),
-            (g, *args),
+        x, y, n = ctx.saved_tensors
+        ne = n.unsqueeze(ctx.axis)
+        ok = (ne > 0) & (ne < torch.inf)
+        gd = torch.where(ok, (x - y + ctx.c) / torch.where(ok, ne, 1.0), 0.0) * g.unsqueeze(
+            ctx.axis
         )
-        out = [None] * len(args)
-        for i, gi in zip(need, grads):
-            out[i] = gi
-        return (None, None, None, None, None, *out)
+        return _sum_to(gd, x.shape), _sum_to(-gd, y.shape), None, None, None
+
+
+def _sum_to(g, shape):
+    """``g`` summed over the axes broadcasting added or stretched to reach it."""
+    lead = g.ndim - len(shape)
+    if lead:
+        g = g.sum(dim=tuple(range(lead)))
+    dims = tuple(i for i, s in enumerate(shape) if s == 1 and g.shape[i] != 1)
+    return g.sum(dim=dims, keepdim=True) if dims else g
 
 
 def _bit_select(x, bits):

@@ -26,7 +26,7 @@ from ._torch_ops import (
     _BitSelect,
     _CustomVJP,
     _func_grad,
-    _Guarded,
+    _Norm2Known,
 )
 
 
@@ -75,18 +75,25 @@ class TorchBackend(Backend):
     def guarded(self, fast, slow, operands):
         if not torch.compiler.is_compiling():
             return super().guarded(fast, slow, operands)
-        # the check from a detached fast pass; then one torch.cond runs the fast
-        # value (recomputed from the saved distances: norm2_diff's ``value``) or
-        # the definition, and a second, in the backward pass, that branch's vjp
-        # (_Guarded). Nothing not taken is differentiated. Two operands may not
-        # alias (torch.cond): views past the first are copied.
-        value, ok, saved = fast(*(o.detach() for o in operands))
+        # the check from a detached fast pass, then torch.cond runs one branch,
+        # value and backward alike: the fast one recomputes the value from the
+        # saved distances (norm2_diff's ``value``: no second reduction, and its
+        # backward is one elementwise sweep); the fallback is the definition.
+        # Nothing not taken is differentiated. Two operands may not alias
+        # (torch.cond): views past the first are copied.
+        k = len(operands)
+        _, ok, saved = fast(*(o.detach() for o in operands))
         ops, seen = [], False
         for o in operands:
             view = o._base is not None
             ops.append(o.clone() if view and seen else o)
             seen = seen or view
-        return _Guarded.apply(fast, slow, len(ops), ok, value, *ops, *saved)
+        return torch.cond(
+            ok,
+            lambda *a: fast(*a[:k], saved=a[k:])[0],
+            lambda *a: slow(*a[:k]),
+            (*ops, *(s.detach() for s in saved)),
+        )
 
     def where_valid(self, valid, x, fill=0.0):
         if (
@@ -147,17 +154,9 @@ class TorchBackend(Backend):
         return torch.linalg.vector_norm(x, dim=axis)
 
     def norm2_diff(self, x, y, c, axis, value=None):
-        if value is None or not torch.compiler.is_compiling() or not isinstance(c, (int, float)):
-            return super().norm2_diff(x, y, c, axis, value)
-        # (_Guarded's backward pass) ``value``, with vector_norm's gradient
-        # d / n: the term added is exactly 0 where n is finite and nonzero (its
-        # rows are finite), its gradient the coefficient; 0 elsewhere. The value
-        # itself is unused there, so only the one elementwise sweep is built.
-        d = x - y + c
-        ne = value.unsqueeze(axis)
-        ok = (ne > 0) & (ne < torch.inf)
-        coef = torch.where(ok, d / torch.where(ok, ne, 1.0), 0.0).detach()
-        return value + torch.where(ok, coef * (d - d.detach()), 0.0).sum(dim=axis)
+        if value is not None and torch.compiler.is_compiling() and isinstance(c, (int, float)):
+            return _Norm2Known.apply(x, y, c, value, axis)
+        return super().norm2_diff(x, y, c, axis, value)
 
     # Native kernels: each computes the generic definition's function exactly.
     def softplus(self, x):
