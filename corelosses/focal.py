@@ -168,7 +168,7 @@ def focal_loss(
         # float64, sooner in float32): the same p, and no 0 * inf in the backward pass,
         # where ce past float32's max / 2 (|x| > 1.7e38) times (1 - p_t)'s slope
         # overflows before meeting the sigmoid's zero slope
-        p = be.sigmoid(be.clip_scalar(x, -745.0, 40.0))
+        p = be.sigmoid_clipped(x, -745.0, 40.0)
     else:
         c.check_unit_interval(be, x, fname)
         pos = y * _safe_log(xp, x)

@@ -696,3 +696,36 @@ def test_bad_input_torch_tuple_axis_int_targets():
         cl.cross_entropy(x, torch.zeros(4, dtype=torch.int64), axis=(1, 1))
     with pytest.raises(ValueError, match="'target'"):
         cl.cross_entropy(x, torch.full((4,), 15), axis=(1, 2))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_focal_sigmoid_gradient_mask_under_torch_compile(dtype):
+    """Under ``torch.compile`` ``focal_loss`` takes the sigmoid of the logit itself
+    and masks its gradient past the saturation bounds (``Backend.sigmoid_clipped``),
+    where eager takes the sigmoid of the clipped logit: the same value and
+    gradient at every extreme, finite, "sum" included (an incoming gradient of 1
+    times ce past float32's max / 2 overflows before meeting the sigmoid's zero
+    slope)."""
+    torch = pytest.importorskip("torch")
+    big = 3e38 if dtype == "float32" else 1e308
+    x0 = np.array(
+        [0.0, 3.0, -3.0, 39.9, 40.0, 40.5, -744.0, -745.0, -800.0, 1e30, -1e30, big, -big]
+    )
+    x0 = np.concatenate([x0, x0]).astype(dtype)
+    y0 = np.repeat(np.array([0.0, 1.0], dtype=dtype), x0.size // 2)
+    y = torch.from_numpy(y0)
+    for reduction in ("sum", "none"):
+
+        def f(x, reduction=reduction):
+            return cl.focal_loss(x, y, reduction=reduction)
+
+        torch._dynamo.reset()
+        compiled = torch.compile(f, fullgraph=True, backend="aot_eager")
+        x1, x2 = (torch.from_numpy(x0).requires_grad_(True) for _ in range(2))
+        v1, v2 = compiled(x1), f(x2)
+        (g1,), (g2,) = torch.autograd.grad(v1.sum(), x1), torch.autograd.grad(v2.sum(), x2)
+        assert torch.isfinite(g1).all() and torch.isfinite(g2).all(), reduction
+        assert_close(
+            v1.detach().numpy(), v2.detach().numpy(), rtol=1e-6, atol=0.0, err_msg=reduction
+        )
+        assert_close(g1.numpy(), g2.numpy(), rtol=1e-6, atol=0.0, err_msg=f"{reduction} gradient")

@@ -214,6 +214,18 @@ class Backend:
         gradient do not depend on the tie ``a == s`` (huber, smooth L1)."""
         return self.xp.where(a < s, a, s)  # not minimum(a, scalar): a graph break in compat torch
 
+    def sigmoid_clipped(self, x: Array, low: float, high: float) -> Array:
+        """``sigmoid(clip(x, low, high))``, for bounds past which the sigmoid is
+        flat (the value of ``sigmoid(x)`` to its last subnormal): no gradient
+        outside ``[low, high]``. Where a compiler fuses selects
+        (:meth:`fuses_selects`), the sigmoid of ``x`` itself with that gradient
+        mask: then it is the one sigmoid that a loss's other terms (the
+        derivative of :meth:`bce_with_logits`) compute too."""
+        if not self.fuses_selects():
+            return self.sigmoid(self.clip_scalar(x, low, high))
+        s = self.sigmoid(x)
+        return self.xp.where((x >= low) & (x <= high), s, self.stop_gradient(s))
+
     def clip_scalar(self, a: Array, low: float, high: float) -> Array:
         """``a`` clipped to ``[low, high]`` (Python scalars); the gradient is 0 outside,
         and a NaN gradient arriving there is dropped (a select, not a product)."""
