@@ -178,7 +178,14 @@ def test_summarize_runs(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "probe", ["amin_amax.py", "page_faults.py", "bce64_parts.py", "nll_interleaved.py"]
+    "probe",
+    [
+        "amin_amax.py",
+        "page_faults.py",
+        "bce64_parts.py",
+        "nll_interleaved.py",
+        "ce64_minimal_wrapper.py",
+    ],
 )
 def test_probes_run(probe):
     """The probes behind RESULTS.md's diagnostics run (tiny sizes; compile/MONAI ones skipped)."""
