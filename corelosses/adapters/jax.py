@@ -259,16 +259,18 @@ def _norm2_value(x, axis):
     return jnp.sqrt(jnp.sum(x * x, axis=axis))
 
 
-def _norm2_jvp(axis, primals, tangents):
-    # d|x| = <x / |x|, dx>, with the coefficient 0 at a zero vector (as
-    # torch.linalg.vector_norm) and where |x| overflowed: linear in dx with a
-    # finite coefficient, so a zero cotangent gives exact zeros (Backend.guards)
-    (x,), (t,) = primals, tangents
-    n = _norm2_value(x, axis)
+def _unit(x, n, axis):
+    # x / |x| (n = |x|), 0 at a zero vector (as torch.linalg.vector_norm) and
+    # where |x| overflowed: a finite coefficient for the tangent <x / |x|, dx>
     ne = jnp.expand_dims(n, axis)
     ok = (ne > 0) & (ne < jnp.inf)
-    coef = jnp.where(ok, x / jnp.where(ok, ne, 1.0), 0.0)
-    return n, jnp.sum(coef * t, axis=axis)
+    return jnp.where(ok, x / jnp.where(ok, ne, 1.0), 0.0)
+
+
+def _norm2_jvp(axis, primals, tangents):
+    (x,), (t,) = primals, tangents
+    n = _norm2_value(x, axis)
+    return n, jnp.sum(_unit(x, n, axis) * t, axis=axis)
 
 
 _norm2 = jax.custom_jvp(_norm2_value, nondiff_argnums=(1,))
@@ -276,12 +278,9 @@ _norm2.defjvp(_norm2_jvp)
 
 
 def _norm2_known_jvp(axis, primals, tangents):
-    # the norm n of x given: n itself, and norm2's tangent (the same coefficient)
+    # the norm n of x given: n itself, and norm2's tangent
     (x, n), (t, _) = primals, tangents
-    ne = jnp.expand_dims(n, axis)
-    ok = (ne > 0) & (ne < jnp.inf)
-    coef = jnp.where(ok, x / jnp.where(ok, ne, 1.0), 0.0)
-    return n, jnp.sum(coef * t, axis=axis)
+    return n, jnp.sum(_unit(x, n, axis) * t, axis=axis)
 
 
 _norm2_known = jax.custom_jvp(lambda x, n, axis: n, nondiff_argnums=(2,))
