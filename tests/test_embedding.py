@@ -746,7 +746,8 @@ def test_triplet_guard_under_inductor_leaves_inputs_alone(rng):
 def test_triplet_guard_under_jax_forward_and_reverse_mode(rng, dtype):
     """Under ``jax.jit`` the p=2 guard is a JVP rule (two ``lax.cond``): forward
     mode (``jax.jvp``) and reverse mode (``jax.vjp``, its transpose) give the
-    definition's tangents and cotangents at every case, the extremes included."""
+    definition's tangents and cotangents at every case, the extremes included,
+    along all three operands and along some only (the others constant)."""
     pytest.importorskip("jax")
     import _backends
     import jax
@@ -766,12 +767,25 @@ def test_triplet_guard_under_jax_forward_and_reverse_mode(rng, dtype):
 
         def both(xs, ts, gy):
             y, t = jax.jvp(f, xs, ts)
-            return y, t, jax.vjp(f, *xs)[1](gy)
+            out = [y, t, jax.vjp(f, *xs)[1](gy)]
+            for live in ((0,), (1, 2)):  # the others held constant (symbolic zeros)
+
+                def g(*ys, live=live):
+                    full = list(xs)
+                    for i, v in zip(live, ys):
+                        full[i] = v
+                    return f(*full)
+
+                sub = tuple(xs[i] for i in live)
+                out += [jax.jvp(g, sub, tuple(ts[i] for i in live))[1], jax.vjp(g, *sub)[1](gy)]
+            return out
 
         got = jax.jit(both)(xs, ts, gy)
         with cl.native(False):
             want = both(xs, ts, gy)
-        for part, x, y in zip(("value", "tangent", "cotangent"), got, want):
+        parts = ("value", "tangent", "cotangent", "tangent 0", "cotangent 0")
+        parts += ("tangent 1, 2", "cotangent 1, 2")
+        for part, x, y in zip(parts, got, want):
             for u, v in zip(jax.tree_util.tree_leaves(x), jax.tree_util.tree_leaves(y)):
                 assert np.all(np.isfinite(np.asarray(u))), f"{name} {part}"
                 assert_close(np.asarray(u), np.asarray(v), err_msg=f"{name} {part}", **tol)
