@@ -38,7 +38,7 @@ from . import (
     triplet,
 )
 from ._registry import LossInfo, catalog, get, register
-from .adapters import backend_of, native, set_native
+from .adapters import _prepare_torch, backend_of, native, set_native
 from .classification import *  # noqa: F403
 from .detection import *  # noqa: F403
 from .dice_combo import *  # noqa: F403
@@ -127,3 +127,8 @@ def __getattr__(name: str):
 
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'corelosses' has no attribute {name!r}")
+
+
+# torch.compile's first trace must find torch's backend cached (else it compiles twice)
+_prepare_torch()
+del _prepare_torch

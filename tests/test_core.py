@@ -214,6 +214,29 @@ def test_import_leaves_frameworks_unimported():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+@pytest.mark.parametrize("first", ["torch", "corelosses"])
+def test_first_compiled_call_compiles_once(first):
+    """A loss compiled before any eager call compiles one graph, whichever of torch
+    and corelosses is imported first: torch's backend is cached before dynamo can
+    trace the cache's first fill (else its replay fails a guard: a second compile)."""
+    pytest.importorskip("torch")
+    second = "corelosses" if first == "torch" else "torch"
+    code = (
+        f"import sys, {first}, {second}\n"
+        "import corelosses as cl\n"
+        "from torch._dynamo.utils import counters\n"
+        "x, y = torch.randn(8, requires_grad=True), torch.randn(8)\n"
+        "f = torch.compile(lambda x, y: cl.huber_loss(x, y), backend='eager')\n"
+        "for _ in range(3):\n"
+        "    f(x, y).backward()\n"
+        "n = counters['stats']['unique_graphs']\n"
+        "assert n == 1, f'{n} graphs compiled'\n"
+        "hooks = [h for h in sys.meta_path if type(h).__module__.startswith('corelosses')]\n"
+        "assert not hooks, hooks\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_no_framework_imported_at_module_level_outside_adapters():
     import pathlib
     import re

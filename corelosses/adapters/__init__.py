@@ -10,7 +10,9 @@ name.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 import warnings
 from typing import Any
 
@@ -194,6 +196,60 @@ class native:
 
     def __exit__(self, *exc):
         set_native(self.old)
+
+
+# ------------------------------------------------- torch.compile's first trace
+def _warm_torch() -> None:
+    """Resolve torch's backend (tensors and parameters) before a trace can.
+
+    A first call traced by ``torch.compile`` finds the caches above empty and
+    guards on it; the caching it then replays fails that guard on the next
+    call, so the whole frame compiles twice (a small triplet loss: 10 + 4 s
+    against 5 s). Runs once torch is imported; never imports it.
+    """
+    torch = sys.modules.get("torch")
+    try:
+        t = torch.empty(0)  # type: ignore[union-attr]
+        backend_of(t, torch.nn.Parameter(t))  # type: ignore[union-attr]
+    except Exception:  # noqa: BLE001 - a stub or partly imported torch: resolved on first use
+        pass
+
+
+class _AfterTorchImport:
+    """Meta-path finder: torch's own spec, whose loader runs :func:`_warm_torch`
+    once torch's import has finished (installed when corelosses comes first)."""
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if fullname != "torch":
+            return None
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)  # once; the real finders resolve torch
+        spec = importlib.util.find_spec(fullname)
+        loader = getattr(spec, "loader", None)
+        exec_module = getattr(loader, "exec_module", None)
+        if exec_module is None:
+            return spec
+
+        def run(module: Any) -> None:
+            exec_module(module)
+            _warm_torch()
+
+        loader.exec_module = run  # type: ignore[union-attr]
+        return spec
+
+
+def _prepare_torch() -> None:
+    """Warm torch's backend now if torch is imported, else right after its import
+    (if it is installed). Called by ``import corelosses``."""
+    if "torch" in sys.modules:
+        _warm_torch()
+    elif not any(isinstance(f, _AfterTorchImport) for f in sys.meta_path):
+        try:
+            installed = importlib.util.find_spec("torch") is not None
+        except (ImportError, ValueError):
+            installed = False
+        if installed:
+            sys.meta_path.insert(0, _AfterTorchImport())
 
 
 def _warn(msg: str) -> None:
