@@ -8,7 +8,6 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.custom_derivatives import SymbolicZero
 
 from ._generic import Backend
 
@@ -294,10 +293,7 @@ def _guarded(fast, slow, ops):
     (transposed: one backward pass). Each tangent branch is rematerialised from
     the operands and ``fast``'s saved distances, so the forward pass stores
     nothing more; the fast one, given them, is one elementwise sweep. No branch
-    not taken is differentiated, and forward mode still works (a JVP rule).
-    An operand not differentiated has a symbolic zero tangent: it is neither
-    materialised nor carried through the tangent cond (as full-size zeros that
-    the backward pass would forward), and the cond is linear in the others only."""
+    not taken is differentiated, and forward mode still works (a JVP rule)."""
 
     def pick(ok, v, ops):
         return jax.lax.cond(ok, lambda v, ops: v, lambda v, ops: slow(*ops), v, ops)
@@ -307,37 +303,19 @@ def _guarded(fast, slow, ops):
         v, ok, _ = fast(*ops)
         return pick(ok, v, ops)
 
-    def tangent(fn, live):
-        # fn's tangent along the live operands (the others held constant)
-        @jax.checkpoint
-        def t(ops, saved, ts):
-            def g(*xs):
-                full = list(ops)
-                for i, x in zip(live, xs):
-                    full[i] = x
-                return fn(*full, saved=saved)
+    @jax.checkpoint
+    def fast_t(ops, saved, ts):
+        return jax.jvp(lambda *o: fast(*o, saved=saved)[0], ops, ts)[1]
 
-            return jax.jvp(g, tuple(ops[i] for i in live), ts)[1]
+    @jax.checkpoint
+    def slow_t(ops, saved, ts):
+        return jax.jvp(slow, ops, ts)[1]
 
-        return t
-
-    def fast_value(*ops, saved):
-        return fast(*ops, saved=saved)[0]
-
-    def slow_value(*ops, saved):
-        return slow(*ops)
-
+    @f.defjvp
     def f_jvp(primals, tangents):
         v, ok, saved = fast(*primals)
-        out = pick(ok, v, primals)
-        live = tuple(i for i, t in enumerate(tangents) if not isinstance(t, SymbolicZero))
-        ts = tuple(tangents[i] for i in live)
-        t_out = jax.lax.cond(
-            ok, tangent(fast_value, live), tangent(slow_value, live), primals, saved, ts
-        )
-        return out, t_out
+        return pick(ok, v, primals), jax.lax.cond(ok, fast_t, slow_t, primals, saved, tangents)
 
-    f.defjvp(f_jvp, symbolic_zeros=True)
     return f(*ops)
 
 
