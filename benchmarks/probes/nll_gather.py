@@ -1,0 +1,34 @@
+"""The read behind eager ``nll_loss``'s exactness check against ``F.nll_loss``'s whole
+kernel (RESULTS.md "A second host"): ``torch.gather`` of the target log-probabilities,
+``index_select`` with flat indices, and the index arithmetic, on the harness's
+(N / 32, 32) data; 1500 interleaved calls each, median.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+from _common import _data, size, torch1
+
+torch = torch1()
+import torch.nn.functional as F  # noqa: E402
+
+x, t = (torch.from_numpy(v) for v in _data("nll", size()))
+n, c = x.shape
+idx = t + torch.arange(0, n * c, c)
+flat = x.view(-1)
+fns = {
+    "F.nll_loss": lambda: F.nll_loss(x, t),
+    "gather": lambda: torch.gather(x, 1, t.unsqueeze(1)),
+    "index_select": lambda: flat.index_select(0, idx),
+    "flat indices": lambda: t + torch.arange(0, n * c, c),
+}
+times = {k: [] for k in fns}
+for _ in range(1500):
+    for k, f in fns.items():
+        t0 = time.perf_counter()
+        f()
+        times[k].append(time.perf_counter() - t0)
+for k, v in times.items():
+    print(f"{k:14s} {statistics.median(v) * 1e6:7.1f} us")
