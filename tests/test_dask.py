@@ -28,8 +28,11 @@ def client():
 LOSSES = [i for i in cl.catalog(kind="loss") if i.example is not None and "dask" in i.backends]
 
 
+@pytest.mark.slow
 def test_lazy_and_computes_on_cluster(client):
-    """Every Dask-tested catalog loss, one graph submitted to the cluster."""
+    """Every Dask-tested catalog loss, one graph submitted to the cluster (slow: about
+    40 s of scheduler overhead on 36,000 tiny tasks; laziness and values on Dask are
+    checked in the default run by every ``xp`` test, whose ``call`` asserts a lazy result)."""
 
     def chunked(a):
         if not isinstance(a, np.ndarray):

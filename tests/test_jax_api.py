@@ -115,3 +115,18 @@ def test_sharded_on_four_virtual_cpu_devices():
     )
     assert r.returncode == 0, r.stderr[-3000:]
     assert "OK" in r.stdout
+
+
+def test_check_jax_with_default_compiler():
+    """``corelosses check`` on JAX (every catalog loss jitted: value against float64
+    NumPy, gradient against finite differences) under XLA's default flags, as users
+    compile: the rest of the suite runs with the test-speed flags set in conftest."""
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    env["JAX_PLATFORMS"] = "cpu"
+    env["PYTHONPATH"] = str(Path(__file__).parent.parent)
+    r = subprocess.run(
+        [sys.executable, "-m", "corelosses", "check", "--backends", "jax"],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    assert " 0 failed" in r.stdout, r.stdout[-2000:]
