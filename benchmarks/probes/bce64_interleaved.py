@@ -5,10 +5,7 @@ without our Python (ATen's op, then ``aminmax`` and two reads); 4000 rounds, med
 
 from __future__ import annotations
 
-import statistics
-import time
-
-from _common import torch1
+from _common import interleaved_medians, torch1
 
 torch = torch1()
 import torch.nn.functional as F  # noqa: E402
@@ -32,13 +29,7 @@ fns = {
     "corelosses": lambda: cl.binary_cross_entropy(x, b),
     "op + check": floor,
 }
-times = {k: [] for k in fns}
-for _ in range(4000):
-    for k, f in fns.items():
-        t0 = time.perf_counter()
-        f()
-        times[k].append(time.perf_counter() - t0)
-base = statistics.median(times["F.bce_with_logits"])
-for k, v in times.items():
-    m = statistics.median(v)
+med = interleaved_medians(fns, 4000)
+base = med["F.bce_with_logits"]
+for k, m in med.items():
     print(f"{k:18s} {m * 1e6:7.2f} us  ratio {m / base:.3f}")

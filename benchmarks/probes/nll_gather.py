@@ -6,10 +6,7 @@ kernel (RESULTS.md "A second host"): ``torch.gather`` of the target log-probabil
 
 from __future__ import annotations
 
-import statistics
-import time
-
-from _common import _data, size, torch1
+from _common import _data, interleaved_medians, size, torch1
 
 torch = torch1()
 import torch.nn.functional as F  # noqa: E402
@@ -24,11 +21,6 @@ fns = {
     "index_select": lambda: flat.index_select(0, idx),
     "flat indices": lambda: t + torch.arange(0, n * c, c),
 }
-times = {k: [] for k in fns}
-for _ in range(1500):
-    for k, f in fns.items():
-        t0 = time.perf_counter()
-        f()
-        times[k].append(time.perf_counter() - t0)
-for k, v in times.items():
-    print(f"{k:14s} {statistics.median(v) * 1e6:7.1f} us")
+med = interleaved_medians(fns, 1500)
+for k, v in med.items():
+    print(f"{k:14s} {v * 1e6:7.1f} us")

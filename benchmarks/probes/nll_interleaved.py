@@ -5,10 +5,7 @@ harness's (N / 32, 32) data), 3000 interleaved calls each, median (RESULTS.md "C
 
 from __future__ import annotations
 
-import statistics
-import time
-
-from _common import _data, size, torch1
+from _common import _data, interleaved_medians, size, torch1
 
 torch = torch1()
 import torch.nn.functional as F  # noqa: E402
@@ -19,13 +16,7 @@ x, t = (torch.from_numpy(v) for v in _data("nll", size()))
 fns = {"corelosses": lambda: cl.nll_loss(x, t), "F.nll_loss": lambda: F.nll_loss(x, t)}
 for fn in fns.values():
     fn()
-times = {k: [] for k in fns}
-for _ in range(3000):
-    for k, fn in fns.items():
-        s = time.perf_counter()
-        fn()
-        times[k].append(time.perf_counter() - s)
-med = {k: statistics.median(v) for k, v in times.items()}
+med = interleaved_medians(fns, 3000)
 for k, v in med.items():
     print(f"{k:12s} {v * 1e6:8.1f} us")
 print(f"ratio {med['corelosses'] / med['F.nll_loss']:.3f}")
