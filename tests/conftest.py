@@ -16,8 +16,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 # programs, one per drawn shape and option set; XLA's CPU backend spends most of that
 # time in LLVM's optimisation passes, which these tiny programs do not need (the HLO
 # passes, which decide what is computed, still run), and in its MLIR fusion emitters,
-# where the older elemental emitter builds the same fused loops in 60% of the time
-# (the JAX suite: about a third faster). Set before jax is imported. XLA aborts the
+# where the older elemental emitter builds the same fused loops in half to 60% of the
+# time (benchmarks/probes/xla_test_flags.py; the JAX suite: about a third faster). Set before jax is imported. XLA aborts the
 # process on a flag it does not know, so the flags are tried once in a subprocess
 # (the xdist workers inherit the result); ``test_check_jax_with_default_compiler``
 # runs the catalog under XLA's default flags, as users compile it.
