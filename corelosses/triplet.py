@@ -188,24 +188,39 @@ def _builtin_loss(be, xp, a, pos, neg, valid, ax, shape, margin, p, eps, swap):
     (valid) distance lies in ``[sqrt(tiny) / eps_mach, sqrt(max))``, where no
     square can overflow and underflowed squares are far below the sum's last
     bit; otherwise the scaled definition runs. Where the check cannot be read
-    eagerly, under ``jax.jit`` and ``torch.compile``, both are compiled and
-    ``lax.cond`` / ``torch.cond`` runs one (:meth:`Backend.guarded`);
-    elsewhere (eager off the CPU) the definition runs.
+    eagerly, under ``jax.jit`` and ``torch.compile``, a ``lax.cond`` /
+    ``torch.cond`` that is not differentiated hands back the fast distances or
+    the definition's (``parts``, with its scale), and the loss is
+    differentiated given them (:meth:`Backend.guarded`): the backward pass is
+    one elementwise sweep either way; elsewhere (eager off the CPU) the
+    definition runs.
     """
 
-    def scaled(a, pos, neg):
-        # one power-of-two scale per triplet: no difference overflows, and the
-        # hinge is taken on distances that fit (margin + d_p - d_n is homogeneous);
-        # s <= max / 4 keeps the backward pass's s * (dd_p - dd_n) finite too
+    def parts(a, pos, neg):
+        # the definition's distances and the inverse k of its scale: one power of
+        # two per triplet, so no difference overflows and the hinge is taken on
+        # distances that fit (margin + d_p - d_n is homogeneous: the loss is
+        # hinge(margin k, d_p k, d_n k) / k); s <= max / 4 keeps the backward
+        # pass's s * (dd_p - dd_n) finite too
         m = xp.maximum(xp.maximum(_absmax(xp, a, ax), _absmax(xp, pos, ax)), _absmax(xp, neg, ax))
         s = _pow2_scale(be, xp, m, 4.0)
         a, pos, neg, es = a / s, pos / s, neg / s, eps / s
-        s = xp.squeeze(s, axis=ax)
 
         def dist(x, y):
             return _pnorm(be, xp, be.diff_plus(x, y, es), p, ax)
 
-        return _hinge(xp, dist, a, pos, neg, margin / s, swap)[0] * s
+        ds = [dist(a, pos), dist(a, neg)] + ([dist(pos, neg)] if swap else [])
+        return tuple(ds), 1.0 / xp.squeeze(s, axis=ax)
+
+    def hinge(dist, a, pos, neg, k):
+        # the loss (and the distances) at scale k (None: 1)
+        loss, ds = _hinge(xp, dist, a, pos, neg, margin if k is None else margin * k, swap)
+        return (loss if k is None else loss / k), ds
+
+    def scaled(a, pos, neg):
+        ds, k = parts(a, pos, neg)
+        known = iter(ds)
+        return hinge(lambda x, y: next(known), a, pos, neg, k)[0]
 
     plain = p == 2.0 and math.prod(shape) > 0 and a.dtype in (xp.float32, xp.float64)
     # autodiff backends only (NumPy-likes would warn on an overflowing attempt),
@@ -215,15 +230,17 @@ def _builtin_loss(be, xp, a, pos, neg, valid, ax, shape, margin, p, eps, swap):
     fi = xp.finfo(a.dtype)
     lo, hi = math.sqrt(fi.smallest_normal) / fi.eps, math.sqrt(fi.max)
 
-    def fast(a, pos, neg, saved=None):
+    def fast(a, pos, neg, saved=None, scale=None):
         # (loss, whether it is the definition's, the distances); given the
-        # distances (``saved``), the same loss without recomputing them
+        # distances at scale ``scale`` (``saved``: this function's own, scale
+        # None, or ``parts``'), the loss without recomputing them
         known = iter(saved or ())
+        k = None if scale is None else xp.expand_dims(scale, axis=ax)
 
         def dist(x, y):
-            return be.norm2_diff(x, y, eps, ax, value=next(known, None))
+            return be.norm2_diff(x, y, eps, ax, value=next(known, None), scale=k)
 
-        loss, ds = _hinge(xp, dist, a, pos, neg, margin, swap)
+        loss, ds = hinge(dist, a, pos, neg, scale)
         dmin, dmax = ds[0], ds[0]
         for d in ds[1:]:
             dmin, dmax = xp.minimum(dmin, d), xp.maximum(dmax, d)
@@ -232,7 +249,7 @@ def _builtin_loss(be, xp, a, pos, neg, valid, ax, shape, margin, p, eps, swap):
             good = good | ~xp.broadcast_to(valid, shape)
         return loss, xp.all(good), tuple(ds)
 
-    return be.guarded(fast, scaled, (a, pos, neg))
+    return be.guarded(fast, scaled, (a, pos, neg), parts)
 
 
 def _call_distance(distance, x, y, shape, fname):

@@ -639,11 +639,11 @@ def test_triplet_fast_path_is_the_definition(xp, rng, dtype, monkeypatch):
     seen = []
     real = Backend.guarded
 
-    def spy(self, fast, slow, operands):
+    def spy(self, fast, slow, operands, parts=None):
         ok = fast(*operands)[1]
         if self.concrete(ok):
             seen.append(bool(ok))
-        return real(self, fast, slow, operands)
+        return real(self, fast, slow, operands, parts)
 
     monkeypatch.setattr(Backend, "guarded", spy)
     tm = cl.triplet_margin_loss
@@ -670,12 +670,12 @@ def test_triplet_fast_path_is_the_definition(xp, rng, dtype, monkeypatch):
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_triplet_guard_under_torch_compile(rng, dtype):
     """Under ``torch.compile`` (fullgraph) the p=2 fast path and the
-    definition are both compiled and ``torch.cond`` runs one: value and gradient
-    are the eager definition's at every case, the extremes included (the branch
-    not taken is not differentiated: no NaN), with the positives and negatives
-    views of one tensor (``torch.cond`` refuses aliased operands: they are
-    copied), differentiated or not (the backward pass computes the gradients
-    needed only)."""
+    definition's distances are both compiled and ``torch.cond`` (not
+    differentiated) runs one; the loss is differentiated given the distances:
+    value and gradient are the eager definition's at every case, the extremes
+    included (no NaN), with the positives and negatives views of one tensor
+    (``torch.cond`` refuses aliased operands: they are copied), differentiated
+    or not (the backward pass computes the gradients needed only)."""
     torch, _ = _torch()
     tm = cl.triplet_margin_loss
     tol = {"rtol": 2e-6, "atol": 0.0} if dtype == "float32" else {"rtol": 1e-13, "atol": 0.0}
@@ -744,10 +744,11 @@ def test_triplet_guard_under_inductor_leaves_inputs_alone(rng):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_triplet_guard_under_jax_forward_and_reverse_mode(rng, dtype):
-    """Under ``jax.jit`` the p=2 guard is a JVP rule (two ``lax.cond``): forward
-    mode (``jax.jvp``) and reverse mode (``jax.vjp``, its transpose) give the
-    definition's tangents and cotangents at every case, the extremes included,
-    along all three operands and along some only (the others constant)."""
+    """Under ``jax.jit`` the p=2 guard is a JVP rule (a ``lax.cond`` in its
+    primal half, a tangent without one): forward mode (``jax.jvp``) and reverse
+    mode (``jax.vjp``, its transpose) give the definition's tangents and
+    cotangents at every case, the extremes included, along all three operands
+    and along some only (the others constant)."""
     pytest.importorskip("jax")
     import _backends
     import jax
@@ -791,6 +792,35 @@ def test_triplet_guard_under_jax_forward_and_reverse_mode(rng, dtype):
             for u, v in zip(jax.tree_util.tree_leaves(x), jax.tree_util.tree_leaves(y)):
                 assert np.all(np.isfinite(np.asarray(u))), f"{name} {part}"
                 assert_close(np.asarray(u), np.asarray(v), err_msg=f"{name} {part}", **tol)
+
+
+def test_triplet_guard_under_jax_second_order(rng):
+    """The JAX guard's JVP rule is itself differentiable (its primal half, the
+    ``lax.cond`` included): ``jax.hessian`` under ``jax.jit`` is the
+    definition's, on the fast path and on the fallback."""
+    pytest.importorskip("jax")
+    import _backends
+    import jax
+
+    _backends.get("jax")  # x64 on
+    jnp = jax.numpy
+    tm = cl.triplet_margin_loss
+    for name, arrays, kw, _fast in _triplet_cases(rng, "float64"):
+        if name not in ("plain", "swap", "big", "one row big"):
+            continue
+        a, p, n = (jnp.asarray(v[:3, :4]) for v in arrays)
+
+        def f(a, p=p, n=n, kw=kw):
+            return tm(a, p, n, **kw)
+
+        got = jax.jit(jax.hessian(f))(a)
+        with cl.native(False):
+            want = jax.hessian(f)(a)
+        scale = float(np.max(np.abs(np.asarray(want)))) or 1.0
+        assert np.all(np.isfinite(np.asarray(got))), name
+        assert_close(
+            np.asarray(got), np.asarray(want), rtol=1e-10, atol=1e-12 * scale, err_msg=name
+        )
 
 
 # ================================================================ bad input

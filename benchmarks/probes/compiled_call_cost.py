@@ -53,7 +53,10 @@ for fn, args in CASES:
         g(*args.values())
     graphs = counters["stats"]["unique_graphs"] - before
     guard = _debug_get_cache_entry_list(fn.__code__)[0].guard_manager
-    check = min(timeit.repeat(lambda guard=guard, args=args: guard.check(args), number=20000, repeat=3)) / 20000
+    check = (
+        min(timeit.repeat(lambda guard=guard, args=args: guard.check(args), number=20000, repeat=3))
+        / 20000
+    )
     times = []
     for _ in range(2000):
         t0 = time.perf_counter()

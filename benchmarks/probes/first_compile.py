@@ -45,7 +45,9 @@ for state in ("cached", "emptied"):
             adapters._BY_TYPE.clear()
             adapters._BY_NAME.clear()
         secs, graphs = first_calls(fn)
-        print(f"{state:8s} {name:20s} calls {', '.join(f'{s:.2f}' for s in secs)} s  graphs {graphs}")
+        print(
+            f"{state:8s} {name:20s} calls {', '.join(f'{s:.2f}' for s in secs)} s  graphs {graphs}"
+        )
 
 if "--survey" in sys.argv:
     from corelosses import testing as kit

@@ -1,11 +1,13 @@
 """Full-size arrays that XLA materialises in the jitted triplet loss, ours against
-optax's (RESULTS.md "Traced triplet: one branch differentiated"): the entry
+optax's (RESULTS.md "Traced triplet: one branch differentiated", and "Traced
+triplet: the branch not differentiated"): the entry
 computation's (N, D) buffers other than the parameters, forward and forward +
 backward, on the harness's data (anchors, and positives and negatives stacked).
 
 Before the JAX ``diff_plus`` change, ours showed a ``wrapped_broadcast`` of
-``eps`` here; what remains are the slices copied for ``lax.cond`` (optax's
-forward materialises its slices too) and the tangent cond's forwarded operands.
+``eps`` here, and before the guard's cond left the differentiated path, the
+tangent cond's three forwarded operands; what remains are the slices copied for
+``lax.cond``'s operands (optax materialises its differences instead).
 """
 
 from __future__ import annotations

@@ -59,18 +59,24 @@ class Backend:
         """Whether value checks on ``x`` are cheap and possible (no trace, no sync)."""
         return True
 
-    def guarded(self, fast: Callable, slow: Callable, operands: tuple) -> Array:
+    def guarded(
+        self, fast: Callable, slow: Callable, operands: tuple, parts: Callable | None = None
+    ) -> Array:
         """``fast``'s value where it is the function's, else ``slow(*operands)``.
 
-        A fast path and its exact fallback. ``fast(*operands, saved=None)``
-        returns ``(value, ok, saved)``: the value, a 0-d boolean (whether the
-        value is the function's there) and arrays it computed on the way;
-        given them back (``saved=``), it must return the same value without
-        recomputing them (a backward pass then needs only an elementwise
-        sweep). ``ok`` is read where reading costs no trace or sync
-        (:meth:`concrete`); under a trace a backend runs one of the two
-        (``lax.cond``, ``torch.cond``: see :meth:`guards`); elsewhere the
-        fallback runs (``fast``'s value, and its gradient, which at the
+        A fast path and its exact fallback. ``fast(*operands, saved=None,
+        scale=None)`` returns ``(value, ok, saved)``: the value, a 0-d boolean
+        (whether the value is the function's there) and arrays it computed on
+        the way; given arrays back (``saved=``), it returns the value from them
+        without recomputing them, and its backward pass is one elementwise
+        sweep. ``parts(*operands)`` returns the fallback's own such arrays and
+        the per-item ``scale`` they are computed at: ``fast(*operands,
+        saved=s, scale=k)`` is then ``slow(*operands)``, value and gradient.
+        ``ok`` is read where reading costs no trace or sync (:meth:`concrete`);
+        under a trace a backend picks the arrays with a branch that is not
+        differentiated (``lax.cond``, ``torch.cond``: see :meth:`guards`) and
+        differentiates ``fast`` given them; elsewhere (or without ``parts``)
+        the fallback runs (``fast``'s value, and its gradient, which at the
         extremes may be NaN, never reach the result).
         """
         value, ok, _ = fast(*operands)
@@ -118,11 +124,20 @@ class Backend:
         return xp.where(nz, xp.sqrt(xp.where(nz, ss, 1.0)), 0.0)
 
     def norm2_diff(
-        self, x: Array, y: Array, c: Any, axis: int, value: Array | None = None
+        self,
+        x: Array,
+        y: Array,
+        c: Any,
+        axis: int,
+        value: Array | None = None,
+        scale: Array | None = None,
     ) -> Array:
         """``norm2(diff_plus(x, y, c), axis, value)``: one hook, so a backend
         that is given ``value`` may save ``x`` and ``y`` for the backward pass
-        instead of their difference."""
+        instead of their difference. ``scale`` (broadcasting to ``x``): the
+        norm of ``x k - y k + c k`` instead (``k`` a power of two: exact)."""
+        if scale is not None:
+            x, y, c = x * scale, y * scale, c * scale
         return self.norm2(self.diff_plus(x, y, c), axis, value=value)
 
     # -------------------------------------------------------------- autodiff

@@ -52,32 +52,35 @@ class _BitSelect(torch.autograd.Function):
 
 
 class _Norm2Known(torch.autograd.Function):
-    """The norm ``n = |x - y + c|_2`` over ``axis``, already computed: ``n``
-    itself, with ``vector_norm``'s gradient ``g d / n`` for ``d = x - y + c``
-    (0 where ``n`` is 0 or inf: a finite coefficient). It saves ``x`` and ``y``,
+    """The norm ``n = |(x - y + c) k|_2`` over ``axis`` (``k`` a power of two
+    broadcasting to ``x``, or None: 1), already computed: ``n`` itself, with
+    ``vector_norm``'s gradient ``g k d / n`` for ``d = x k - y k + c k`` (0
+    where ``n`` is 0 or inf: a finite coefficient). It saves ``x`` and ``y``,
     not ``d``: the backward pass recomputes it in its one elementwise sweep.
     Used under ``torch.compile`` only (``TorchBackend.guarded``), where double
     backward is not supported anyway."""
 
     @staticmethod
-    def forward(x, y, c, n, axis):
-        return n.clone()  # (a cond branch may not return its input)
+    def forward(x, y, c, n, axis, k):
+        return n.clone()  # (an output may not be an input)
 
     @staticmethod
     def setup_context(ctx, inputs, output):
-        x, y, c, n, axis = inputs
-        ctx.save_for_backward(x, y, n)
+        x, y, c, n, axis, k = inputs
+        ctx.save_for_backward(x, y, n, k)
         ctx.c, ctx.axis = c, axis
 
     @staticmethod
     def backward(ctx, g):
-        x, y, n = ctx.saved_tensors
-        ne = n.unsqueeze(ctx.axis)
+        x, y, n, k = ctx.saved_tensors
+        ne, ge = n.unsqueeze(ctx.axis), g.unsqueeze(ctx.axis)
         ok = (ne > 0) & (ne < torch.inf)
-        gd = torch.where(ok, (x - y + ctx.c) / torch.where(ok, ne, 1.0), 0.0) * g.unsqueeze(
-            ctx.axis
-        )
-        return _sum_to(gd, x.shape), _sum_to(-gd, y.shape), None, None, None
+        if k is None:
+            d = x - y + ctx.c
+        else:
+            d, ge = x * k - y * k + ctx.c * k, ge * k
+        gd = torch.where(ok, d / torch.where(ok, ne, 1.0), 0.0) * ge
+        return _sum_to(gd, x.shape), _sum_to(-gd, y.shape), None, None, None, None
 
 
 def _sum_to(g, shape):

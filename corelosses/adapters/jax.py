@@ -42,10 +42,10 @@ class JaxBackend(Backend):
     def guards(self, x):
         return True  # lax.cond under a trace
 
-    def guarded(self, fast, slow, operands):
-        if all(self.concrete(o) for o in operands):
-            return super().guarded(fast, slow, operands)
-        return _guarded(fast, slow, tuple(operands))
+    def guarded(self, fast, slow, operands, parts=None):
+        if parts is None or all(self.concrete(o) for o in operands):
+            return super().guarded(fast, slow, operands, parts)
+        return _guarded(fast, parts, tuple(operands))
 
     def diff_plus(self, x, y, c):
         d = x - y
@@ -287,34 +287,40 @@ _norm2_known = jax.custom_jvp(lambda x, n, axis: n, nondiff_argnums=(2,))
 _norm2_known.defjvp(_norm2_known_jvp)
 
 
-def _guarded(fast, slow, ops):
-    """Backend.guarded under a trace: ``lax.cond`` runs the fast value or the
-    fallback, and a second ``lax.cond`` on the same condition their tangents
-    (transposed: one backward pass). Each tangent branch is rematerialised from
-    the operands and ``fast``'s saved distances, so the forward pass stores
-    nothing more; the fast one, given them, is one elementwise sweep. No branch
-    not taken is differentiated, and forward mode still works (a JVP rule)."""
+def _guarded(fast, parts, ops):
+    """Backend.guarded under a trace: a JVP rule. Its primal half runs the fast
+    pass, then one ``lax.cond`` hands back those distances or the fallback's
+    (``parts``, with their scale); the value and the tangent are ``fast``'s given
+    them. The tangent is linear in the operands' tangents and holds no cond, so
+    its transpose (the backward pass) is one elementwise sweep, rematerialised
+    from the operands and the distances: the forward pass stores nothing more.
+    Nothing not taken is differentiated; forward mode works, and higher orders
+    (the rule's primal half, cond included, is itself differentiable)."""
 
-    def pick(ok, v, ops):
-        return jax.lax.cond(ok, lambda v, ops: v, lambda v, ops: slow(*ops), v, ops)
+    def pick(ops):
+        _, ok, saved = fast(*ops)
+        return jax.lax.cond(
+            ok,
+            lambda ops, saved: (saved, jnp.ones_like(saved[0])),
+            lambda ops, saved: parts(*ops),
+            ops,
+            saved,
+        )
 
     @jax.custom_jvp
     def f(*ops):
-        v, ok, _ = fast(*ops)
-        return pick(ok, v, ops)
+        saved, scale = pick(ops)
+        return fast(*ops, saved=saved, scale=scale)[0]
 
     @jax.checkpoint
-    def fast_t(ops, saved, ts):
-        return jax.jvp(lambda *o: fast(*o, saved=saved)[0], ops, ts)[1]
-
-    @jax.checkpoint
-    def slow_t(ops, saved, ts):
-        return jax.jvp(slow, ops, ts)[1]
+    def tangent(ops, saved, scale, ts):
+        return jax.jvp(lambda *o: fast(*o, saved=saved, scale=scale)[0], ops, ts)[1]
 
     @f.defjvp
     def f_jvp(primals, tangents):
-        v, ok, saved = fast(*primals)
-        return pick(ok, v, primals), jax.lax.cond(ok, fast_t, slow_t, primals, saved, tangents)
+        saved, scale = pick(primals)
+        value = fast(*primals, saved=saved, scale=scale)[0]
+        return value, tangent(primals, saved, scale, tangents)
 
     return f(*ops)
 

@@ -72,28 +72,31 @@ class TorchBackend(Backend):
     def guards(self, x):
         return torch.compiler.is_compiling() or self.concrete(x)  # torch.cond when compiling
 
-    def guarded(self, fast, slow, operands):
-        if not torch.compiler.is_compiling():
-            return super().guarded(fast, slow, operands)
-        # the check from a detached fast pass, then torch.cond runs one branch,
-        # value and backward alike: the fast one recomputes the value from the
-        # saved distances (norm2_diff's ``value``: no second reduction, and its
-        # backward is one elementwise sweep); the fallback is the definition.
-        # Nothing not taken is differentiated. Two operands may not alias
-        # (torch.cond): views past the first are copied.
+    def guarded(self, fast, slow, operands, parts=None):
+        if not torch.compiler.is_compiling() or parts is None:
+            return super().guarded(fast, slow, operands, parts)
+        # the check from a detached fast pass; torch.cond, on detached operands
+        # (not differentiated: its backward would compute every operand's
+        # gradient), hands back those distances or the fallback's with its
+        # scale; the loss is differentiated given them (norm2_diff's ``value``:
+        # no second reduction, and one elementwise sweep backward, for the
+        # gradients needed only). Two operands may not alias (torch.cond):
+        # views past the first are copied.
         k = len(operands)
-        _, ok, saved = fast(*(o.detach() for o in operands))
-        ops, seen = [], False
-        for o in operands:
+        ops = [o.detach() for o in operands]
+        _, ok, saved = fast(*ops)
+        seen = False
+        for i, o in enumerate(operands):
             view = o._base is not None
-            ops.append(o.clone() if view and seen else o)
+            ops[i] = ops[i].clone() if view and seen else ops[i]
             seen = seen or view
-        return torch.cond(
+        saved, scale = torch.cond(
             ok,
-            lambda *a: fast(*a[:k], saved=a[k:])[0],
-            lambda *a: slow(*a[:k]),
-            (*ops, *(s.detach() for s in saved)),
+            lambda *a: (tuple(s.clone() for s in a[k:]), torch.ones_like(a[k])),
+            lambda *a: parts(*a[:k]),
+            (*ops, *saved),
         )
+        return fast(*operands, saved=saved, scale=scale)[0]
 
     def where_valid(self, valid, x, fill=0.0):
         if (
@@ -153,10 +156,10 @@ class TorchBackend(Backend):
         # one fused pass; its backward is 0 at a zero vector, as the generic one
         return torch.linalg.vector_norm(x, dim=axis)
 
-    def norm2_diff(self, x, y, c, axis, value=None):
+    def norm2_diff(self, x, y, c, axis, value=None, scale=None):
         if value is not None and torch.compiler.is_compiling() and isinstance(c, (int, float)):
-            return _Norm2Known.apply(x, y, c, value, axis)
-        return super().norm2_diff(x, y, c, axis, value)
+            return _Norm2Known.apply(x, y, c, value, axis, scale)
+        return super().norm2_diff(x, y, c, axis, value, scale)
 
     # Native kernels: each computes the generic definition's function exactly.
     def softplus(self, x):
