@@ -24,6 +24,14 @@ Array = Any
 REDUCTIONS = ("mean", "sum", "none")
 _MAX_FLOAT_INT = 2**1024 - 2**970 - 1  # the largest int that float() converts
 
+
+def is_inf(value: Any) -> bool:
+    """``math.isinf`` of a Python number, by comparison: a float that
+    ``torch.compile`` traces symbolically (``dynamic=True``, or a float that
+    changed between calls) compares but has no ``math.isinf``."""
+    return value == math.inf or value == -math.inf
+
+
 __all__ = [
     "Array",
     "Backend",
@@ -87,7 +95,7 @@ def check_number(
     if (
         (tv is float or tv is int)
         and value == value
-        and not (finite and tv is float and math.isinf(value))
+        and not (finite and tv is float and is_inf(value))
     ):
         # the common case in a few comparisons (this runs on every call)
         if (low is None or (value > low if low_open else value >= low)) and (
@@ -244,7 +252,7 @@ def ignore_value_mask(be: Backend, target: Array, ignore_value: float | None) ->
     if ignore_value is None:
         return None
     xp = be.xp
-    if isinstance(ignore_value, float) and math.isnan(ignore_value):
+    if isinstance(ignore_value, float) and ignore_value != ignore_value:  # NaN (traceable)
         return xp.logical_not(xp.isnan(target))
     return target != ignore_value
 

@@ -32,7 +32,7 @@ def _check_bool(fname: str, argname: str, value: Any) -> None:
 
 def _check_eps(fname: str, eps: Any, *, low_open: bool) -> None:
     c.check_number(fname, "eps", eps, low=0, low_open=low_open)
-    if math.isinf(eps):
+    if c.is_inf(eps):
         raise ValueError(f"{fname}: 'eps' must be a finite number, got {eps!r}")
 
 

@@ -34,6 +34,9 @@ _COS_SLACK = 1e-3
 
 
 def _is_array(v: Any) -> bool:
+    # a Python number first: a float traced symbolically has no hasattr under dynamo
+    if isinstance(v, (int, float)):
+        return False
     return hasattr(v, "shape") and hasattr(v, "dtype")
 
 

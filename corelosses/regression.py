@@ -11,7 +11,6 @@ notes and the README for why this beats multiplying by ``label / (label + eps)``
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from . import _core as c
@@ -292,7 +291,7 @@ _KERAS_EPS = 1e-7  # keras.backend.epsilon()'s default
 def _check_positive(fname: str, argname: str, value: Any, *, low_open: bool = True) -> None:
     """A finite Python number > 0 (>= 0 with ``low_open=False``), named on failure."""
     c.check_number(fname, argname, value, low=0, low_open=low_open)
-    if math.isinf(value):
+    if c.is_inf(value):
         raise ValueError(f"{fname}: '{argname}' must be a finite number, got {value!r}")
 
 

@@ -102,7 +102,7 @@ def robust_loss(
     """
     fname = "robust_loss"
     is_real = isinstance(alpha, numbers.Real) and not isinstance(alpha, bool)
-    if not (is_real and math.isinf(alpha)):  # +-inf are the Welsch and exp limits
+    if not (is_real and c.is_inf(alpha)):  # +-inf are the Welsch and exp limits
         c.check_number(fname, "alpha", alpha)
     _check_positive(fname, "scale", scale)
     be, xp, x, y, w, valid = c.pair_setup(
@@ -118,7 +118,7 @@ def robust_loss(
     h = 0.5 * x - 0.5 * y  # r = 2 h / c, without overflowing x - y
     if alpha == 0:
         loss = _log1p_square(be, h, math.sqrt(2.0) / scale)
-    elif alpha == 2 or math.isinf(alpha):
+    elif alpha == 2 or c.is_inf(alpha):
         g = h / scale
         q = 2.0 * (g * g)  # r^2 / 2
         if alpha == 2:

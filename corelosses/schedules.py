@@ -48,7 +48,7 @@ def _check(fname: str, start: Any, stop: Any, low: Any, high: Any) -> None:
                     f"of {len(str(abs(int(v))))} digits"
                 ) from None
         c.check_number(fname, name, v)  # type and NaN
-        if math.isinf(v):
+        if c.is_inf(v):
             raise ValueError(f"{fname}: '{name}' must be finite, got {v!r}")
     if stop <= start:
         raise ValueError(

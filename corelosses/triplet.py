@@ -196,6 +196,8 @@ def _builtin_loss(be, xp, a, pos, neg, valid, ax, shape, margin, p, eps, swap):
     definition runs.
     """
 
+    p_, eps_ = p, eps  # (parts' own: see below)
+
     def parts(a, pos, neg):
         # the definition's distances and the inverse k of its scale: one power of
         # two per triplet, so no difference overflows and the hinge is taken on
@@ -204,10 +206,10 @@ def _builtin_loss(be, xp, a, pos, neg, valid, ax, shape, margin, p, eps, swap):
         # pass's s * (dd_p - dd_n) finite too
         m = xp.maximum(xp.maximum(_absmax(xp, a, ax), _absmax(xp, pos, ax)), _absmax(xp, neg, ax))
         s = _pow2_scale(be, xp, m, 4.0)
-        a, pos, neg, es = a / s, pos / s, neg / s, eps / s
+        a, pos, neg, es = a / s, pos / s, neg / s, eps_ / s
 
         def dist(x, y):
-            return _pnorm(be, xp, be.diff_plus(x, y, es), p, ax)
+            return _pnorm(be, xp, be.diff_plus(x, y, es), p_, ax)
 
         ds = [dist(a, pos), dist(a, neg)] + ([dist(pos, neg)] if swap else [])
         return tuple(ds), 1.0 / xp.squeeze(s, axis=ax)
@@ -229,6 +231,10 @@ def _builtin_loss(be, xp, a, pos, neg, valid, ax, shape, margin, p, eps, swap):
         return scaled(a, pos, neg)
     fi = xp.finfo(a.dtype)
     lo, hi = math.sqrt(fi.smallest_normal) / fi.eps, math.sqrt(fi.max)
+    # parts may run in a cond, whose branches take arrays and ints only: no Python
+    # float there (one traced symbolically, as torch.compile(dynamic=True) does,
+    # could not enter it); eps as a 0-d array gives the same quotients
+    p_, eps_ = 2.0, xp.full((), eps, dtype=a.dtype)
 
     def fast(a, pos, neg, saved=None, scale=None):
         # (loss, whether it is the definition's, the distances); given the

@@ -348,28 +348,37 @@ def check_half(fn, inputs, backend, /, *, dtype="float16", kwargs=None, seed=0):
         case.fail(name, "differs from the same call with the input upcast to float32", want, got)
 
 
-def check_compile(fn, inputs, /, *, kwargs=None, seed=0):
-    """``torch.compile(fn, fullgraph=True)``: no graph break, the eager value."""
+def check_compile(fn, inputs, /, *, kwargs=None, seed=0, dynamic=False):
+    """``torch.compile(fn, fullgraph=True)``: no graph break, the eager value.
+
+    ``dynamic=True``: compiled with ``dynamic=True`` instead, the shapes and the
+    Python floats (options, defaults) traced symbolically, as ``torch.compile``
+    does by itself once a size or a float changes between calls.
+    """
     case = _Case(fn, inputs, kwargs, None, seed)
     tb = _get("torch")
     torch = tb.torch
     conv, ckw = case.on(tb)
     eager = tb.to_numpy(fn(*conv, **ckw))
     torch._dynamo.reset()
+    mode = "torch.compile(fullgraph=True" + (", dynamic=True)" if dynamic else ")")
     try:
-        explain = torch._dynamo.explain(lambda *a: fn(*a, **ckw))(*conv)
-        if explain.graph_break_count:
-            raise RuntimeError(
-                f"{explain.graph_break_count} graph break(s): {explain.break_reasons}"
-            )
-        compiled = torch.compile(lambda *a: fn(*a, **ckw), fullgraph=True, backend="eager")
+        if not dynamic:
+            explain = torch._dynamo.explain(lambda *a: fn(*a, **ckw))(*conv)
+            if explain.graph_break_count:
+                raise RuntimeError(
+                    f"{explain.graph_break_count} graph break(s): {explain.break_reasons}"
+                )
+        compiled = torch.compile(
+            lambda *a: fn(*a, **ckw), fullgraph=True, backend="eager", dynamic=dynamic or None
+        )
         got = tb.to_numpy(compiled(*conv))
     except Exception as e:  # noqa: BLE001 - a graph break raises under fullgraph
         first = str(e).strip().splitlines()[0] if str(e).strip() else ""
         what = f"does not compile without graph breaks: {type(e).__name__}: {first}"
-        case.fail("torch.compile(fullgraph=True)", what, eager, "-")
+        case.fail(mode, what, eager, "-")
     if not _close(got, eager, 1e-9, 1e-12):
-        case.fail("torch.compile(fullgraph=True)", "compiled value differs from eager", eager, got)
+        case.fail(mode, "compiled value differs from eager", eager, got)
 
 
 def catalog_options(info) -> dict:
