@@ -55,6 +55,7 @@ def _ex_gradient(rng):
     example=_ex_sdm,
     kind="transform",
     grad_argnums=(),
+    compile=False,  # SciPy's distance transform: outside the traced graph (a graph break)
 )
 def signed_distance_map(target: Array, /, *, channel_axis: int = 1) -> Array:
     r"""Signed Euclidean distance map of binary maps, per sample and class.
@@ -77,7 +78,8 @@ def signed_distance_map(target: Array, /, *, channel_axis: int = 1) -> Array:
     The distance transform is :func:`scipy.ndimage.distance_transform_edt`
     (CuPy: ``cupyx.scipy.ndimage``); torch and JAX arrays go through NumPy
     (or DLPack to CuPy for CUDA tensors) and come back on their device,
-    without gradient; under ``jax.jit`` through ``jax.pure_callback``; Dask
+    without gradient (under ``torch.compile``, a graph break); under
+    ``jax.jit`` through ``jax.pure_callback``; Dask
     arrays lazily per block, each block holding whole images. Any number of
     spatial axes (2D, 3D, ...).
 

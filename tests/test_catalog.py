@@ -18,6 +18,7 @@ import corelosses.testing as kit
 
 LOSSES = [i for i in cl.catalog() if i.example is not None and i.kind == "loss"]
 IDS = [i.name for i in LOSSES]
+EXAMPLES = [i for i in cl.catalog() if i.example is not None]  # losses, penalties, schedules...
 
 
 def _has_reduction(info):
@@ -67,7 +68,7 @@ def test_torch_compile_no_graph_break(info):
     kit.check_compile(info.fn, info.example)
 
 
-@pytest.mark.parametrize("info", LOSSES, ids=IDS)
+@pytest.mark.parametrize("info", EXAMPLES, ids=[i.name for i in EXAMPLES])
 def test_torch_compile_dynamic_no_graph_break(info):
     # dynamic=True: symbolic sizes and Python floats (a float traced symbolically has
     # no math.isinf, no hasattr, and cannot enter a torch.cond branch)
