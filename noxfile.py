@@ -28,7 +28,10 @@ def _install(session, extras="all"):
 
 def _pytest(session, backends=None, marks="not slow"):
     env = {"CORELOSSES_TEST_BACKENDS": backends} if backends else {}
-    args = session.posargs or ["-n", os.environ.get("CORELOSSES_TEST_WORKERS", "2"), "-m", marks]
+    workers = os.environ.get("CORELOSSES_TEST_WORKERS", "2")
+    # worksteal: an idle worker takes queued tests from a busy one (the long
+    # compile and JAX cases otherwise bunch up on one worker at the end)
+    args = session.posargs or ["-n", workers, "--dist", "worksteal", "-m", marks]
     # pytest exits 5 when it collected nothing (e.g. a backend not installed)
     session.run("pytest", *args, env=env, success_codes=[0, 5])
 
