@@ -58,13 +58,17 @@ def test_gradient_torch_equals_jax(info):
     kit.check_gradients_agree(info.fn, info.example, grad_argnums=info.grad_argnums, seed=1)
 
 
-@pytest.mark.parametrize("info", LOSSES, ids=IDS)
-def test_torch_compile_no_graph_break(info):
+def _skip_unless_compiled(info):
     pytest.importorskip("torch")
     if "torch" not in info.backends:
         pytest.skip("torch not supported")
     if not kit.catalog_options(info)["compile"]:
         pytest.skip("a documented graph break (see its docstring); its family tests pin it")
+
+
+@pytest.mark.parametrize("info", LOSSES, ids=IDS)
+def test_torch_compile_no_graph_break(info):
+    _skip_unless_compiled(info)
     kit.check_compile(info.fn, info.example)
 
 
@@ -72,11 +76,7 @@ def test_torch_compile_no_graph_break(info):
 def test_torch_compile_dynamic_no_graph_break(info):
     # dynamic=True: symbolic sizes and Python floats (a float traced symbolically has
     # no math.isinf, no hasattr, and cannot enter a torch.cond branch)
-    pytest.importorskip("torch")
-    if "torch" not in info.backends:
-        pytest.skip("torch not supported")
-    if not kit.catalog_options(info)["compile"]:
-        pytest.skip("a documented graph break (see its docstring); its family tests pin it")
+    _skip_unless_compiled(info)
     kit.check_compile(info.fn, info.example, dynamic=True)
 
 
