@@ -231,10 +231,11 @@ def _builtin_loss(be, xp, a, pos, neg, valid, ax, shape, margin, p, eps, swap):
         return scaled(a, pos, neg)
     fi = xp.finfo(a.dtype)
     lo, hi = math.sqrt(fi.smallest_normal) / fi.eps, math.sqrt(fi.max)
-    # parts may run in a cond, whose branches take arrays and ints only: no Python
-    # float there (one traced symbolically, as torch.compile(dynamic=True) does,
-    # could not enter it); eps as a 0-d array gives the same quotients
-    p_, eps_ = 2.0, xp.full((), eps, dtype=a.dtype)
+    # under a trace parts runs in a cond, whose branches take arrays and ints only:
+    # no Python float there (one traced symbolically, as torch.compile(dynamic=True)
+    # does, could not enter it); eps as a 0-d array gives the same quotients (read
+    # eagerly, no cond: the float, and no array made on the hot path)
+    p_, eps_ = 2.0, eps if be.concrete(a) else xp.full((), eps, dtype=a.dtype)
 
     def fast(a, pos, neg, saved=None, scale=None):
         # (loss, whether it is the definition's, the distances); given the
