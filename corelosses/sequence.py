@@ -9,8 +9,10 @@ array-API calls and run over time by :meth:`Backend.scan` (a Python loop;
 ``jax.lax.scan`` under JAX, so it traces under ``jax.jit``). Its gradient is
 the beta (backward) recursion, one more scan (:meth:`Backend.custom_vjp`: on
 JAX, autodiff through the forward scan keeps every step's intermediates and
-took 5x the forward's time). Eager PyTorch on float32/float64 uses ATen's CTC
-kernel where it computes the same function (value and gradient).
+took 5x the forward's time). PyTorch on float32/float64 CPU arrays uses ATen's
+CTC kernel where it computes the same function (value and gradient), eagerly
+and, inside a custom operator, under ``torch.compile``
+(:mod:`corelosses.adapters._torch_ctc`).
 """
 
 from __future__ import annotations
@@ -118,9 +120,33 @@ def _padded(be, xp, targets, target_lengths, N, fname):
 
 def _ctc_nll(be, xp, x, tg, il, tl, blank, C):
     """Per-sequence negative log-likelihood ``(N,)`` by the forward recursion."""
-    T, N, _ = x.shape
-    if N == 0:  # (Dask cannot take a maximum over an empty batch)
+    if x.shape[1] == 0:  # (Dask cannot take a maximum over an empty batch)
         return xp.sum(x, axis=(0, 2)) * 0.0
+    e, _, fun, bwd, bad = _ctc_recursion(be, xp, x, tg, il, tl, blank, C)
+    nll = be.custom_vjp(fun, bwd)(e)
+    if bad is not None and be.nan_bad_indices and not be.concrete(tg):
+        nll = xp.where(bad, math.nan, nll)  # jax's convention for unchecked bad labels
+    return nll
+
+
+def _ctc_nll_and_jacobian(be, xp, x, tg, il, tl, blank, C):
+    """``(nll, d nll / d e, ext)``: the recursion and its own backward pass run
+    directly, no autodiff (the body of the torch adapter's custom operator, where
+    autograd is off). ``e[t, n, s] = x[t, n, ext[n, s]]``, ``ext`` the extended
+    labels ``(N, 2 S + 1)``; the Jacobian is ``(T, N, 2 S + 1)``, row ``n`` of the
+    gradient of ``nll[n]``."""
+    e, ext, fun, bwd, _ = _ctc_recursion(be, xp, x, tg, il, tl, blank, C)
+    nll, res = fun(e)
+    (je,) = bwd(res, xp.ones_like(nll))
+    return nll, je, ext
+
+
+def _ctc_recursion(be, xp, x, tg, il, tl, blank, C):
+    """``(e, ext, fun, bwd, bad)``: the emissions ``e`` of the extended labels
+    ``ext``, the forward recursion ``fun(e) -> (nll, residuals)`` and its backward
+    pass ``bwd(residuals, g) -> (d/de,)`` (:meth:`Backend.custom_vjp`'s pair), and
+    the sequences with labels out of range (None without labels)."""
+    T, N, _ = x.shape
     S = tg.shape[1]
     L = 2 * S + 1
     dt = x.dtype
@@ -195,10 +221,7 @@ def _ctc_nll(be, xp, x, tg, il, tl, blank, C):
         _, post = be.scan_stack(bstep, beta0, (e, active, alphas), reverse=True)
         return (-xp.reshape(g, (1, N, 1)) * xp.exp(post - lp),)
 
-    nll = be.custom_vjp(fun, bwd)(e)
-    if bad is not None and be.nan_bad_indices and not be.concrete(tg):
-        nll = xp.where(bad, math.nan, nll)  # jax's convention for unchecked bad labels
-    return nll
+    return e, ext, fun, bwd, bad
 
 
 def _ex_ctc(rng):
@@ -281,9 +304,13 @@ def ctc_loss(
     - optax and Keras stand ``-1e5`` for ``log 0``: an impossible alignment
       gives them a large finite loss, ``+inf`` here (or 0 with ``zero_infinity``).
 
-    Under ``torch.compile`` the generic recursion runs: ATen's CTC kernel has
-    an output whose shape depends on the targets' values, which breaks
-    dynamo's graph; the recursion compiles with ``fullgraph=True``.
+    On torch (CPU, float32/float64) ATen's CTC kernel computes it, eagerly and
+    under ``torch.compile``: there inside a custom operator
+    (``corelosses::ctc_nll``), since the kernel's output shape depends on the
+    targets' values and ``F.ctc_loss`` breaks dynamo's graph; the operator has
+    static shapes, so the loss compiles with ``fullgraph=True``. Where ATen
+    would not compute this function (scores above 0 or below ``-1e30``,
+    ``-inf``), the recursion runs instead.
 
     Parameters
     ----------

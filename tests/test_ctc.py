@@ -325,10 +325,96 @@ def test_native_and_generic_agree_on_raw_log_scores():
                  rtol=1e-6, atol=1e-8)  # fmt: skip
 
 
-def test_torch_compile_fullgraph_generic_path():
-    """Under torch.compile the recursion runs with zero graph breaks; ATen's CTC
-    kernel itself breaks the graph (output shape depends on the targets' values),
-    which is why the native kernel is eager-only (pinned here)."""
+def _compile_cases():
+    rng = np.random.default_rng(11)
+    lp, targets, il, tl = make_case(rng, T=8, N=5, C=5, S=4)
+    il[1], tl[1] = 1, 3  # impossible: +inf (0 with zero_infinity), zero gradient
+    hole = np.where(rng.uniform(size=lp.shape) < 0.15, -np.inf, lp)
+    return {
+        "log_softmax": lp,  # ATen's kernel inside the operator
+        "raw scores": lp - 0.3,  # ATen's kernel, -posterior as gradient
+        "positive scores": lp + 40.0,  # ATen would cancel: the recursion inside
+        "-inf entries": hole,  # ATen's backward would be NaN: the recursion inside
+    }, (targets, il, tl)
+
+
+@pytest.mark.parametrize("case", ["log_softmax", "raw scores", "positive scores", "-inf entries"])
+@pytest.mark.parametrize("zero_infinity", [False, True])
+def test_torch_compile_native_kernel_in_a_custom_op(case, zero_infinity):
+    """Under torch.compile (fullgraph, through AOTAutograd) ATen's kernel runs inside
+    ``corelosses::ctc_nll``; value and gradient equal the eager call's and the
+    recursion's, at the extremes too (where the operator runs the recursion)."""
+    torch, F = _torch()
+    cases, rest = _compile_cases()
+    tt = [torch.from_numpy(a) for a in rest]
+    graphs = []
+
+    def backend(gm, example_inputs):
+        graphs.append(str(gm.graph))
+        return torch._dynamo.lookup_backend("aot_eager")(gm, example_inputs)
+
+    def f(x):
+        return cl.ctc_loss(x, *tt, reduction="none", zero_infinity=zero_infinity)
+
+    w = torch.from_numpy(np.random.default_rng(3).uniform(0.5, 2.0, size=rest[1].shape))
+
+    def value_grad(fn):
+        x = torch.from_numpy(cases[case]).requires_grad_(True)
+        v = fn(x)
+        (g,) = torch.autograd.grad((torch.where(torch.isfinite(v), v, 0.0) * w).sum(), x)
+        return v.detach().numpy(), g.numpy()
+
+    torch._dynamo.reset()
+    got = value_grad(torch.compile(f, fullgraph=True, backend=backend))
+    assert len(graphs) == 1 and "corelosses.ctc_nll" in graphs[0]
+    eager = value_grad(f)
+    with cl.native(False):
+        generic = value_grad(f)
+    for want in (eager, generic):
+        assert_close(got[0], want[0], rtol=1e-10, atol=1e-12)
+        assert_close(got[1], want[1], rtol=1e-8, atol=1e-10)
+    assert not np.isnan(got[1]).any()
+    # without a gradient the operator computes no Jacobian
+    torch._dynamo.reset()
+    with torch.no_grad():
+        v = torch.compile(f, fullgraph=True, backend="aot_eager")(torch.from_numpy(cases[case]))
+    assert_close(v.numpy(), eager[0], rtol=1e-10, atol=1e-12)
+    torch._dynamo.reset()
+
+
+def test_torch_ctc_custom_op_opcheck():
+    """torch.library's own checks of the operator: schema, fake (meta) function,
+    autograd registration, dynamic shapes; on ATen's path and the recursion's."""
+    torch, _ = _torch()
+    cases, rest = _compile_cases()
+    tt = [torch.from_numpy(a) for a in rest]
+    op = torch.ops.corelosses.ctc_nll.default
+    for case in ("log_softmax", "positive scores"):
+        for jacobian in (True, False):
+            x = torch.from_numpy(cases[case]).requires_grad_(jacobian)
+            torch.library.opcheck(op, (x, *tt, 0, jacobian))
+
+
+def test_torch_ctc_custom_op_unchecked_labels_take_the_recursion():
+    """Under a trace nothing checks labels and lengths before the operator: inside it,
+    out-of-range ones go to the recursion (as before the operator), never to ATen."""
+    torch, _ = _torch()
+    from corelosses import _core as c
+    from corelosses import sequence
+
+    lp, targets, il, tl = make_case(np.random.default_rng(12))
+    x = torch.from_numpy(lp)
+    be = c.backend_of(x)
+    for tg, ilen in ((np.where(targets == 1, 7, targets), il), (targets, il + 30)):
+        args = [torch.from_numpy(np.asarray(a)) for a in (tg, ilen, tl)]
+        nll, _ = torch.ops.corelosses.ctc_nll(x, *args, 0, False)
+        want = sequence._ctc_nll(be, be.xp, x, *args, 0, lp.shape[2])
+        assert_close(nll.numpy(), want.numpy(), rtol=1e-12, atol=0)
+
+
+def test_torch_compile_native_ctc_breaks_the_graph():
+    """Why the operator: F.ctc_loss breaks dynamo's graph (its kernel's output shape
+    depends on the targets' values); pinned, so the operator can go when it no longer does."""
     torch, F = _torch()
     lp, targets, il, tl = make_case(np.random.default_rng(11))
     ta = [torch.from_numpy(a) for a in (lp, targets, il, tl)]

@@ -112,7 +112,6 @@ def _func_grad(fn, x):
     return y, g
 
 
-_CTC = getattr(torch, "_ctc_loss", None)  # (nll, log_alpha); F.ctc_loss zeroes inf itself
 _PLAIN_DTYPES = (torch.float32, torch.float64)
 _BIG = 1 << 23  # elements: 32 MB of float32, past this machine's last-level cache
 _NO_INDEX = -(2**63)

@@ -11,12 +11,12 @@ import math
 import torch
 import torch.nn.functional as F
 
+from . import _torch_ctc
 from ._generic import Backend
 from ._torch_ops import (
     _BIG,
     _BITS_OF,
     _CE_KERNEL,
-    _CTC,
     _NLL_KERNEL,
     _NO_INDEX,
     _PLAIN_DTYPES,
@@ -393,38 +393,17 @@ class TorchBackend(Backend):
         return op(x, y, _REDUCTION_ENUM[reduction], *params)
 
     def ctc_native(self, log_probs, targets, input_lengths, target_lengths, blank):
-        # ATen's kernel, eager only: under torch.compile its output shape depends on
-        # the targets' values (a graph break), and the recursion compiles instead.
-        # Only on checked, well-behaved log-probabilities (<= 0, >= -1e30): at
-        # extremes (-inf, -3e38, positive scores) ATen's backward overflows or
-        # cancels where the recursion does not. (In float32 both paths' gradients
-        # carry a rounding error of about eps * nll: they differ by ~1e-3 at nll ~1e4.)
+        # ATen's kernel (corelosses.adapters._torch_ctc): eagerly on concrete CPU
+        # arrays, and under torch.compile inside a custom operator (the kernel's
+        # output shape depends on the targets' values: dynamo would break there)
         x = log_probs
-        if not (
-            self.native
-            and _CTC is not None
-            and x.dtype in _PLAIN_DTYPES
-            and x.device.type == "cpu"
-            and self.concrete(x)
-            and x.numel() > 0
-        ):
+        if not (self.native and _torch_ctc.supported(x)):
             return None
-        lo, hi = torch.aminmax(x.detach())
-        if not (float(hi) <= 0.0 and float(lo) >= -1e30):
+        if torch.compiler.is_compiling():
+            return _torch_ctc.traced(x, targets, input_lengths, target_lengths, blank)
+        if not self.concrete(x):
             return None
-        il = input_lengths.to(torch.int64)
-        # zero_infinity=True: the raw nll (+inf kept) with a zero gradient there
-        # (PyTorch's is NaN otherwise)
-        nll = _CTC(x, targets.to(torch.int64), il, target_lengths.to(torch.int64), blank, True)[0]
-        if not (torch.is_grad_enabled() and x.requires_grad):
-            return nll
-        # ATen's gradient is exp(x) - posterior (d/d logits through a log_softmax);
-        # the function's own is -posterior: subtract exp(x) on the steps read, by
-        # a term of value 0 (e - e) whose gradient is exp(x) there.
-        steps = torch.arange(x.shape[0], device=x.device).unsqueeze(1) < il.unsqueeze(0)
-        e = torch.where(steps.unsqueeze(2), torch.exp(x), 0.0).sum(dim=(0, 2))
-        e = torch.where(torch.isfinite(nll.detach()), e - e.detach(), 0.0)
-        return nll - e
+        return _torch_ctc.eager(x, targets, input_lengths, target_lengths, blank)
 
     # The divergences and likelihoods below reduce with a scale (no intermediate
     # overflow; corelosses._class_common._reduce_scaled) or guard their inputs,

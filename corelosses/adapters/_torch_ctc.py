@@ -1,0 +1,143 @@
+"""CTC on torch: ATen's kernel with the function's own gradient, eagerly and under
+``torch.compile``.
+
+ATen's CTC kernel returns ``(nll, log_alpha)`` with ``log_alpha`` of shape
+``(N, T, 2 max(target_lengths) + 1)``: a shape that depends on the targets'
+values, so dynamo breaks the graph at ``F.ctc_loss``. Under ``torch.compile``
+the kernel is therefore called inside a custom operator (``corelosses::ctc_nll``)
+whose outputs have static shapes: the per-sequence ``nll`` and, when a gradient
+is needed, its Jacobian ``d nll[n] / d x[:, n, :]`` (the log-probabilities'
+shape, computed in the same call by ATen's backward kernel with unit weights).
+The backward pass scales it by the incoming gradient. Inside the operator the
+values can be read, so it also checks what the eager path checks and, where
+ATen would not compute the function (extreme or positive scores, labels or
+lengths out of range), runs the generic recursion and its own backward pass
+instead (:func:`corelosses.sequence._ctc_nll_and_jacobian`).
+
+Imported only by :mod:`corelosses.adapters.torch`.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ._torch_ops import _PLAIN_DTYPES
+
+_CTC = getattr(torch, "_ctc_loss", None)  # (nll, log_alpha); F.ctc_loss zeroes inf itself
+_CTC_BACKWARD = getattr(torch.ops.aten, "_ctc_loss_backward", None)
+
+
+def supported(x) -> bool:
+    """Whether ATen's kernel may run on ``x`` at all (dtype, device, size)."""
+    return (
+        _CTC is not None
+        and _CTC_BACKWARD is not None
+        and x.dtype in _PLAIN_DTYPES
+        and x.device.type == "cpu"
+        and x.numel() > 0
+    )
+
+
+def _well_behaved(x) -> bool:
+    # At extremes (-inf, -3e38, positive scores) ATen's backward overflows or
+    # cancels where the recursion does not: log-probabilities in [-1e30, 0] only.
+    lo, hi = torch.aminmax(x)
+    return float(hi) <= 0.0 and float(lo) >= -1e30
+
+
+def _steps(x, il, nll):
+    """``(T, N, 1)``: the steps each sequence reads, of the sequences with a path.
+    (A multiplying mask: ``exp(x)`` is finite on the checked inputs; ATen's ``where``
+    is a scalar loop on CPU, 8x a multiply's time.)"""
+    steps = torch.arange(x.shape[0], device=x.device).unsqueeze(1) < il.unsqueeze(0)
+    return (steps & torch.isfinite(nll).unsqueeze(0)).unsqueeze(2)
+
+
+def eager(x, tg, il, tl, blank):
+    """The per-sequence nll by ATen's kernel, differentiable by autograd, or None.
+
+    For concrete CPU arrays whose targets and lengths the caller has checked.
+    In float32 this and the recursion's gradients both carry a rounding error of
+    about ``eps * nll``: they differ by ~1e-3 at nll ~1e4.
+    """
+    if not _well_behaved(x.detach()):
+        return None
+    il = il.to(torch.int64)
+    # zero_infinity=True: the raw nll (+inf kept) with a zero gradient there
+    # (PyTorch's is NaN otherwise)
+    nll = _CTC(x, tg.to(torch.int64), il, tl.to(torch.int64), blank, True)[0]
+    if not (torch.is_grad_enabled() and x.requires_grad):
+        return nll
+    # ATen's gradient is exp(x) - posterior (d/d logits through a log_softmax);
+    # the function's own is -posterior: subtract exp(x) on the steps read, by
+    # a term of value 0 (e - e) whose gradient is exp(x) there.
+    e = (torch.exp(x) * _steps(x, il, nll.detach())).sum(dim=(0, 2))
+    return nll - (e - e.detach())
+
+
+def traced(x, tg, il, tl, blank):
+    """The per-sequence nll through ``corelosses::ctc_nll`` (``torch.compile``)."""
+    jacobian = torch.is_grad_enabled() and x.requires_grad
+    return _ctc_nll(x, tg, il, tl, blank, jacobian)[0]
+
+
+def _aten_computes_it(x, tg, il, tl, blank) -> bool:
+    # what the eager path checks before the call, unchecked under a trace
+    T, N, C = x.shape
+    S = tg.shape[1]
+    if not _well_behaved(x):
+        return False
+    if N and not (0 <= int(il.min()) and int(il.max()) <= T):
+        return False
+    if N and not (0 <= int(tl.min()) and int(tl.max()) <= S):
+        return False
+    real = torch.arange(S, device=tg.device).unsqueeze(0) < tl.unsqueeze(1)
+    return not bool((real & ((tg < 0) | (tg >= C) | (tg == blank))).any())
+
+
+@torch.library.custom_op("corelosses::ctc_nll", mutates_args=())
+def _ctc_nll(
+    x: torch.Tensor,
+    targets: torch.Tensor,
+    input_lengths: torch.Tensor,
+    target_lengths: torch.Tensor,
+    blank: int,
+    jacobian: bool,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(nll (N,), d nll[n] / d x[:, n, :] (T, N, C), or an empty array)``."""
+    tg, il, tl = (v.to(torch.int64) for v in (targets, input_lengths, target_lengths))
+    if supported(x) and _aten_computes_it(x, tg, il, tl, blank):
+        nll, log_alpha = _CTC(x, tg, il, tl, blank, True)
+        if not jacobian:
+            return nll, x.new_empty(0)
+        ones = torch.ones_like(nll)
+        j = _CTC_BACKWARD(ones, x, tg, il, tl, nll, log_alpha, blank, True)
+        return nll, j.sub_(torch.exp(x).mul_(_steps(x, il, nll)))
+    # the generic recursion, value and its own backward pass (autograd is off here)
+    from .. import _core as c
+    from .. import sequence
+
+    be = c.backend_of(x)
+    if not jacobian or x.shape[1] == 0:
+        nll = sequence._ctc_nll(be, be.xp, x, tg, il, tl, blank, x.shape[2])
+        return nll, (torch.zeros_like(x) if jacobian else x.new_empty(0))
+    nll, je, ext = sequence._ctc_nll_and_jacobian(be, be.xp, x, tg, il, tl, blank, x.shape[2])
+    index = ext.to(torch.int64).unsqueeze(0).expand(je.shape)
+    return nll, torch.zeros_like(x).scatter_add_(2, index, je)
+
+
+@_ctc_nll.register_fake
+def _(x, targets, input_lengths, target_lengths, blank, jacobian):
+    return x.new_empty(x.shape[1:2]), (x.new_empty(x.shape) if jacobian else x.new_empty(0))
+
+
+def _setup(ctx, inputs, output):
+    ctx.save_for_backward(output[1])
+
+
+def _backward(ctx, g, _):
+    (j,) = ctx.saved_tensors
+    return g.reshape(1, -1, 1) * j, None, None, None, None, None
+
+
+_ctc_nll.register_autograd(_backward, setup_context=_setup)
