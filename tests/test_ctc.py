@@ -325,6 +325,22 @@ def test_native_and_generic_agree_on_raw_log_scores():
                  rtol=1e-6, atol=1e-8)  # fmt: skip
 
 
+def test_torch_native_path_is_not_twice_differentiable():
+    """ATen's CTC backward has no derivative: a second-order call on the native path
+    raises (never a silently partial Hessian); the recursion's is twice differentiable."""
+    torch, _ = _torch()
+    lp, targets, il, tl = make_case(np.random.default_rng(13))
+    tt = [torch.from_numpy(a) for a in (targets, il, tl)]
+    x = torch.from_numpy(lp).requires_grad_(True)
+    (g,) = torch.autograd.grad(cl.ctc_loss(x, *tt), x, create_graph=True)
+    with pytest.raises(RuntimeError, match="not implemented"):
+        torch.autograd.grad(g.sum(), x)
+    with cl.native(False):
+        (g,) = torch.autograd.grad(cl.ctc_loss(x, *tt), x, create_graph=True)
+    (h,) = torch.autograd.grad((g * g).sum(), x)
+    assert np.isfinite(h.numpy()).all()
+
+
 def _compile_cases():
     rng = np.random.default_rng(11)
     lp, targets, il, tl = make_case(rng, T=8, N=5, C=5, S=4)

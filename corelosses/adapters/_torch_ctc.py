@@ -62,17 +62,36 @@ def eager(x, tg, il, tl, blank):
     """
     if not _well_behaved(x.detach()):
         return None
-    il = il.to(torch.int64)
+    tg, il, tl = (v.to(torch.int64) for v in (tg, il, tl))
+    if torch.is_grad_enabled() and x.requires_grad:
+        return _ATenCTC.apply(x, tg, il, tl, blank)
     # zero_infinity=True: the raw nll (+inf kept) with a zero gradient there
     # (PyTorch's is NaN otherwise)
-    nll = _CTC(x, tg.to(torch.int64), il, tl.to(torch.int64), blank, True)[0]
-    if not (torch.is_grad_enabled() and x.requires_grad):
+    return _CTC(x, tg, il, tl, blank, True)[0]
+
+
+class _ATenCTC(torch.autograd.Function):
+    """ATen's kernels, forward and backward, with the function's own gradient.
+
+    ATen's gradient is ``exp(x) - posterior`` (d/d logits through a
+    log_softmax); the function's own is ``-posterior``: ``g exp(x)`` is
+    subtracted on the steps read, in place (three passes, and what ATen saves).
+    Not twice differentiable, as ATen's (its backward kernel has no derivative).
+    """
+
+    @staticmethod
+    def forward(ctx, x, tg, il, tl, blank):
+        nll, log_alpha = _CTC(x, tg, il, tl, blank, True)
+        ctx.save_for_backward(x, tg, il, tl, nll, log_alpha)
+        ctx.blank = blank
         return nll
-    # ATen's gradient is exp(x) - posterior (d/d logits through a log_softmax);
-    # the function's own is -posterior: subtract exp(x) on the steps read, by
-    # a term of value 0 (e - e) whose gradient is exp(x) there.
-    e = (torch.exp(x) * _steps(x, il, nll.detach())).sum(dim=(0, 2))
-    return nll - (e - e.detach())
+
+    @staticmethod
+    def backward(ctx, g):
+        x, tg, il, tl, nll, log_alpha = ctx.saved_tensors
+        grad = _CTC_BACKWARD(g, x, tg, il, tl, nll, log_alpha, ctx.blank, True)
+        w = _steps(x, il, nll) * g.reshape(1, -1, 1)  # (T, N, 1)
+        return grad.sub_(torch.exp(x).mul_(w)), None, None, None, None
 
 
 def traced(x, tg, il, tl, blank):
