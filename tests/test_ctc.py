@@ -341,6 +341,19 @@ def test_torch_native_path_is_not_twice_differentiable():
     assert np.isfinite(h.numpy()).all()
 
 
+def test_torch_func_grad_on_the_native_path():
+    """torch.func.grad takes the native path's autograd.Function (setup_context form)
+    and gives autograd's gradient."""
+    torch, _ = _torch()
+    lp, targets, il, tl = make_case(np.random.default_rng(14))
+    tt = [torch.from_numpy(a) for a in (targets, il, tl)]
+    x = torch.from_numpy(lp)
+    got = torch.func.grad(lambda z: cl.ctc_loss(z, *tt))(x)
+    xr = x.clone().requires_grad_(True)
+    cl.ctc_loss(xr, *tt).backward()
+    assert_close(got.numpy(), xr.grad.numpy(), rtol=1e-12, atol=0)
+
+
 def _compile_cases():
     rng = np.random.default_rng(11)
     lp, targets, il, tl = make_case(rng, T=8, N=5, C=5, S=4)

@@ -64,7 +64,8 @@ def eager(x, tg, il, tl, blank):
         return None
     tg, il, tl = (v.to(torch.int64) for v in (tg, il, tl))
     if torch.is_grad_enabled() and x.requires_grad:
-        return _ATenCTC.apply(x, tg, il, tl, blank)
+        nll, log_alpha = _ATenCTC.apply(x, tg, il, tl, blank)
+        return nll
     # zero_infinity=True: the raw nll (+inf kept) with a zero gradient there
     # (PyTorch's is NaN otherwise)
     return _CTC(x, tg, il, tl, blank, True)[0]
@@ -80,14 +81,18 @@ class _ATenCTC(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, x, tg, il, tl, blank):
-        nll, log_alpha = _CTC(x, tg, il, tl, blank, True)
-        ctx.save_for_backward(x, tg, il, tl, nll, log_alpha)
-        ctx.blank = blank
-        return nll
+    def forward(x, tg, il, tl, blank):
+        return _CTC(x, tg, il, tl, blank, True)
 
     @staticmethod
-    def backward(ctx, g):
+    def setup_context(ctx, inputs, output):  # (torch.func transforms need this form)
+        x, tg, il, tl, blank = inputs
+        ctx.save_for_backward(x, tg, il, tl, *output)
+        ctx.mark_non_differentiable(output[1])  # log_alpha
+        ctx.blank = blank
+
+    @staticmethod
+    def backward(ctx, g, _):
         x, tg, il, tl, nll, log_alpha = ctx.saved_tensors
         grad = _CTC_BACKWARD(g, x, tg, il, tl, nll, log_alpha, ctx.blank, True)
         w = _steps(x, il, nll) * g.reshape(1, -1, 1)  # (T, N, 1)
