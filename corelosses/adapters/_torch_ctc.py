@@ -89,6 +89,7 @@ class _ATenCTC(torch.autograd.Function):
         x, tg, il, tl, blank = inputs
         ctx.save_for_backward(x, tg, il, tl, *output)
         ctx.mark_non_differentiable(output[1])  # log_alpha
+        ctx.set_materialize_grads(False)  # (else autograd allocates log_alpha's zero gradient)
         ctx.blank = blank
 
     @staticmethod
