@@ -598,6 +598,35 @@ def test_jax_jit_grad_and_vmap():
 
 
 # -------------------------------------------------------------------- masks
+def test_torch_second_derivatives_exact_or_absent():
+    """Second derivatives through the torch adapter's custom backward pass:
+    tempered_softmax's (its residual is its output, saved with its graph) is exact
+    against finite differences; the loss's (residuals computed inside) raises rather
+    than giving a partial Hessian through the residuals that are inputs."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    x0, w = rng.normal(size=(4, 5)), torch.from_numpy(rng.normal(size=(4, 5)))
+    d = rng.normal(size=x0.shape)
+
+    def g_of(z):
+        x = torch.from_numpy(z).requires_grad_(True)
+        v = (cl.tempered_softmax(x, t=1.5, num_iters=30) * w).sum()
+        return x, torch.autograd.grad(v, x, create_graph=True)[0]
+
+    x, g = g_of(x0)
+    (h,) = torch.autograd.grad((g * g).sum(), x)
+    e = 1e-5
+    f = lambda z: float((g_of(z)[1] ** 2).sum().detach())  # noqa: E731
+    assert_close(float((h.numpy() * d).sum()), (f(x0 + e * d) - f(x0 - e * d)) / (2 * e), rtol=1e-6)
+    y = torch.from_numpy(rng.dirichlet(np.ones(5), size=4)).requires_grad_(True)
+    x = torch.from_numpy(x0).requires_grad_(True)
+    gx, gy = torch.autograd.grad(
+        cl.bi_tempered_logistic_loss(x, y, t1=0.8, t2=1.3), (x, y), create_graph=True
+    )
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        torch.autograd.grad((gy * gy).sum(), y)
+
+
 def test_mask_excludes_samples_and_nan(xp):
     rng = np.random.default_rng(19)
     a = rng.normal(size=(6, 4)) * 2

@@ -325,20 +325,20 @@ def test_native_and_generic_agree_on_raw_log_scores():
                  rtol=1e-6, atol=1e-8)  # fmt: skip
 
 
-def test_torch_native_path_is_not_twice_differentiable():
-    """ATen's CTC backward has no derivative: a second-order call on the native path
-    raises (never a silently partial Hessian); the recursion's is twice differentiable."""
+@pytest.mark.parametrize("native", [True, False])
+def test_torch_second_derivative_raises(native):
+    """Neither torch path has a second derivative: ATen's CTC backward has none, and
+    the recursion's custom backward pass is saved without a graph. A second-order
+    call raises, never a silently partial Hessian (before, the recursion's read
+    0.091 along a direction where finite differences give -0.020)."""
     torch, _ = _torch()
     lp, targets, il, tl = make_case(np.random.default_rng(13))
     tt = [torch.from_numpy(a) for a in (targets, il, tl)]
     x = torch.from_numpy(lp).requires_grad_(True)
-    (g,) = torch.autograd.grad(cl.ctc_loss(x, *tt), x, create_graph=True)
-    with pytest.raises(RuntimeError, match="not implemented"):
-        torch.autograd.grad(g.sum(), x)
-    with cl.native(False):
+    with cl.native(native):
         (g,) = torch.autograd.grad(cl.ctc_loss(x, *tt), x, create_graph=True)
-    (h,) = torch.autograd.grad((g * g).sum(), x)
-    assert np.isfinite(h.numpy()).all()
+    with pytest.raises(RuntimeError, match="not implemented|does not require grad"):
+        torch.autograd.grad((g * g).sum(), x)
 
 
 def test_torch_func_grad_on_the_native_path():

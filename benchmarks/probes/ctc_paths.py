@@ -63,4 +63,6 @@ for grad in (False, True):
         base = med[f"{mode:8s} F.ctc_loss"]
         for k, v in med.items():
             if k.startswith(mode):
-                print(f"{'fwd+bwd' if grad else 'fwd':8s}{k:30s} {v * 1e3:9.2f} ms  ratio {v / base:.2f}")
+                print(
+                    f"{'fwd+bwd' if grad else 'fwd':8s}{k:30s} {v * 1e3:9.2f} ms  ratio {v / base:.2f}"
+                )

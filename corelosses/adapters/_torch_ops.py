@@ -16,6 +16,14 @@ class _CustomVJP(torch.autograd.Function):
     @staticmethod
     def forward(ctx, fun, bwd, *arrays):
         out, res = fun(*arrays)
+        # A residual that is an input or the output is saved with its graph, so a
+        # second derivative differentiates ``bwd`` through it: exact where every
+        # residual is one (tempered_softmax's), but partial, and wrong, beside
+        # residuals computed here (which carry no graph). There every residual is
+        # saved detached: no second derivative (autograd raises), never a wrong one.
+        kept = (out, *arrays)
+        if not all(any(r is k for k in kept) for r in res):
+            res = tuple(r.detach() for r in res)
         ctx.save_for_backward(*res)
         ctx.bwd = bwd
         return out
