@@ -306,7 +306,7 @@ def ctc_loss(
 
     On torch (CPU, float32/float64) ATen's CTC kernel computes it, eagerly and
     under ``torch.compile``: there inside a custom operator
-    (``corelosses::ctc_nll``), since the kernel's output shape depends on the
+    (``corelosses::ctc_nll_*``), since the kernel's output shape depends on the
     targets' values and ``F.ctc_loss`` breaks dynamo's graph; the operator has
     static shapes, so the loss compiles with ``fullgraph=True``. Where ATen
     would not compute this function (scores above 0 or below ``-1e30``,

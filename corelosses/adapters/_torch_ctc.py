@@ -4,7 +4,7 @@
 ATen's CTC kernel returns ``(nll, log_alpha)`` with ``log_alpha`` of shape
 ``(N, T, 2 max(target_lengths) + 1)``: a shape that depends on the targets'
 values, so dynamo breaks the graph at ``F.ctc_loss``. Under ``torch.compile``
-the kernel is therefore called inside a custom operator (``corelosses::ctc_nll``)
+the kernel is therefore called inside a custom operator (``corelosses::ctc_nll_<digest>``)
 whose outputs have static shapes: the per-sequence ``nll`` and, when a gradient
 is needed, its Jacobian ``d nll[n] / d x[:, n, :]`` (the log-probabilities'
 shape, computed in the same call by ATen's backward kernel with unit weights).
@@ -18,6 +18,9 @@ Imported only by :mod:`corelosses.adapters.torch`.
 """
 
 from __future__ import annotations
+
+import hashlib
+from pathlib import Path
 
 import torch
 
@@ -101,7 +104,7 @@ class _ATenCTC(torch.autograd.Function):
 
 
 def traced(x, tg, il, tl, blank):
-    """The per-sequence nll through ``corelosses::ctc_nll`` (``torch.compile``)."""
+    """The per-sequence nll through the custom operator (``torch.compile``)."""
     jacobian = torch.is_grad_enabled() and x.requires_grad
     return _ctc_nll(x, tg, il, tl, blank, jacobian)[0]
 
@@ -120,7 +123,20 @@ def _aten_computes_it(x, tg, il, tl, blank) -> bool:
     return not bool((real & ((tg < 0) | (tg >= C) | (tg == blank))).any())
 
 
-@torch.library.custom_op("corelosses::ctc_nll", mutates_args=())
+def _op_name() -> str:
+    # The name carries a digest of this file. Inductor's and AOTAutograd's on-disk
+    # caches key a compiled graph on the operators it calls by name, not on their
+    # implementation or backward pass: an operator changed under the same name
+    # (a new corelosses) would be served the graphs compiled for the old one (seen
+    # here: a wrong gradient, until the cache was cleared).
+    try:
+        digest = hashlib.sha1(Path(__file__).read_bytes()).hexdigest()[:12]
+    except OSError:  # (no source file: the version stands in)
+        from .. import __version__ as digest
+    return "corelosses::ctc_nll_" + "".join(ch if ch.isalnum() else "_" for ch in digest)
+
+
+@torch.library.custom_op(_op_name(), mutates_args=())
 def _ctc_nll(
     x: torch.Tensor,
     targets: torch.Tensor,
@@ -128,41 +144,60 @@ def _ctc_nll(
     target_lengths: torch.Tensor,
     blank: int,
     jacobian: bool,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(nll (N,), d nll[n] / d x[:, n, :] (T, N, C), or an empty array)``."""
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(nll (N,), j (T, N, C), m (T, N, 1) bool)``: ``d nll[n] / d x[:, n, :]`` is
+    ``j - where(m, exp(x), 0)`` (the subtraction left to the backward pass, where
+    inductor fuses it with the product by the incoming gradient); without
+    ``jacobian`` ``j`` and ``m`` are empty."""
     tg, il, tl = (v.to(torch.int64) for v in (targets, input_lengths, target_lengths))
+    none = (x.new_empty(0), torch.empty(0, dtype=torch.bool, device=x.device))
     if supported(x) and _aten_computes_it(x, tg, il, tl, blank):
         nll, log_alpha = _CTC(x, tg, il, tl, blank, True)
         if not jacobian:
-            return nll, x.new_empty(0)
+            return nll, *none
         ones = torch.ones_like(nll)
         j = _CTC_BACKWARD(ones, x, tg, il, tl, nll, log_alpha, blank, True)
-        return nll, j.sub_(torch.exp(x).mul_(_steps(x, il, nll)))
+        return nll, j, _steps(x, il, nll)
     # the generic recursion, value and its own backward pass (autograd is off here)
     from .. import _core as c
     from .. import sequence
 
     be = c.backend_of(x)
-    if not jacobian or x.shape[1] == 0:
-        nll = sequence._ctc_nll(be, be.xp, x, tg, il, tl, blank, x.shape[2])
-        return nll, (torch.zeros_like(x) if jacobian else x.new_empty(0))
-    nll, je, ext = sequence._ctc_nll_and_jacobian(be, be.xp, x, tg, il, tl, blank, x.shape[2])
+    T, N, C = x.shape
+    if not jacobian or N == 0:
+        nll = sequence._ctc_nll(be, be.xp, x, tg, il, tl, blank, C)
+        if not jacobian:
+            return nll, *none
+        return nll, torch.zeros_like(x), torch.zeros((T, N, 1), dtype=torch.bool, device=x.device)
+    nll, je, ext = sequence._ctc_nll_and_jacobian(be, be.xp, x, tg, il, tl, blank, C)
     index = ext.to(torch.int64).unsqueeze(0).expand(je.shape)
-    return nll, torch.zeros_like(x).scatter_add_(2, index, je)
+    j = torch.zeros_like(x).scatter_add_(2, index, je)
+    return nll, j, torch.zeros((T, N, 1), dtype=torch.bool, device=x.device)
 
 
 @_ctc_nll.register_fake
 def _(x, targets, input_lengths, target_lengths, blank, jacobian):
-    return x.new_empty(x.shape[1:2]), (x.new_empty(x.shape) if jacobian else x.new_empty(0))
+    T, N, _ = x.shape
+    if not jacobian:
+        return x.new_empty((N,)), x.new_empty(0), x.new_empty(0, dtype=torch.bool)
+    return x.new_empty((N,)), x.new_empty(x.shape), x.new_empty((T, N, 1), dtype=torch.bool)
 
 
 def _setup(ctx, inputs, output):
-    ctx.save_for_backward(output[1])
+    ctx.save_for_backward(inputs[0], output[1], output[2])
 
 
-def _backward(ctx, g, _):
-    (j,) = ctx.saved_tensors
-    return g.reshape(1, -1, 1) * j, None, None, None, None, None
+def _backward(ctx, g, *_):
+    x, j, m = ctx.saved_tensors
+    # where: exp(x) may overflow where the recursion ran (m False there)
+    return (
+        g.reshape(1, -1, 1) * (j - torch.where(m, torch.exp(x), 0.0)),
+        None,
+        None,
+        None,
+        None,
+        None,
+    )
 
 
 _ctc_nll.register_autograd(_backward, setup_context=_setup)
