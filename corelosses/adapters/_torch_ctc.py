@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from ._torch_ops import _PLAIN_DTYPES
 
-_CTC = getattr(torch, "_ctc_loss", None)  # (nll, log_alpha); F.ctc_loss zeroes inf itself
-_CTC_BACKWARD = getattr(torch.ops.aten, "_ctc_loss_backward", None)
+_CTC: Any = getattr(torch, "_ctc_loss", None)  # (nll, log_alpha); F.ctc_loss zeroes inf itself
+_CTC_BACKWARD: Any = getattr(torch.ops.aten, "_ctc_loss_backward", None)
 
 
 def supported(x) -> bool:
