@@ -627,6 +627,30 @@ def test_torch_second_derivatives_exact_or_absent():
         torch.autograd.grad((gy * gy).sum(), y)
 
 
+def test_jax_second_derivative_through_the_custom_vjp():
+    """jax.grad of jax.grad differentiates the custom VJP's forward and backward
+    functions: the loss's second derivative against finite differences."""
+    pytest.importorskip("jax")
+    import _backends
+
+    _backends.get("jax")  # x64 on
+    import jax
+    import jax.numpy as jnp
+
+    rng = np.random.default_rng(6)
+    x0, d = rng.normal(size=(4, 5)), rng.normal(size=(4, 5))
+    y = jnp.asarray(rng.dirichlet(np.ones(5), size=4))
+
+    def gsq(x):
+        g = jax.grad(lambda z: cl.bi_tempered_logistic_loss(z, y, t1=0.8, t2=1.3))(x)
+        return jnp.sum(g * g)
+
+    h = jax.grad(gsq)(jnp.asarray(x0))
+    e = 1e-5
+    fd = (gsq(jnp.asarray(x0 + e * d)) - gsq(jnp.asarray(x0 - e * d))) / (2 * e)
+    assert_close(float(jnp.sum(h * d)), float(fd), rtol=1e-6)
+
+
 def test_mask_excludes_samples_and_nan(xp):
     rng = np.random.default_rng(19)
     a = rng.normal(size=(6, 4)) * 2
