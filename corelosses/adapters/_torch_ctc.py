@@ -6,9 +6,11 @@ ATen's CTC kernel returns ``(nll, log_alpha)`` with ``log_alpha`` of shape
 values, so dynamo breaks the graph at ``F.ctc_loss``. Under ``torch.compile``
 the kernel is therefore called inside a custom operator (``corelosses::ctc_nll_<digest>``)
 whose outputs have static shapes: the per-sequence ``nll`` and, when a gradient
-is needed, its Jacobian ``d nll[n] / d x[:, n, :]`` (the log-probabilities'
-shape, computed in the same call by ATen's backward kernel with unit weights).
-The backward pass scales it by the incoming gradient. Inside the operator the
+is needed, ATen's Jacobian (the log-probabilities' shape: ATen's backward kernel
+with unit weights, in the same call) and the mask of the steps read. The
+registered backward pass subtracts ``exp(x)`` on those steps (ATen's gradient is
+``exp(x) - posterior``, the function's ``-posterior``) and scales by the incoming
+gradient, one loop once inductor fuses it. Inside the operator the
 values can be read, so it also checks what the eager path checks and, where
 ATen would not compute the function (extreme or positive scores, labels or
 lengths out of range), runs the generic recursion and its own backward pass
