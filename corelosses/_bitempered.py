@@ -208,11 +208,20 @@ def tempered_softmax(input: Array, /, *, t: float, num_iters: int = 5, axis: int
     _check_temperature(fname, "t", t)
     _check_iters(fname, num_iters)
     be = c.backend_of(input)
-    xp = be.xp
     x = c.floating(be, input, fname)
     ax = c.normalize_axis(fname, "axis", axis, x.ndim)
     if t == 1:
         return be.softmax(x, axis=ax)
+    return _tempered_softmax(be, x, t, num_iters, ax)
+
+
+def _tempered_softmax(be: Any, x: Array, t: float, num_iters: int, ax: int) -> Array:
+    """The tempered softmax (``t != 1``) with its analytic gradient (custom VJP).
+
+    The iterations (a bisection for ``t < 1``) are not differentiated: the
+    backward pass is the exact Jacobian at their result, and its one residual is
+    the output, so it is differentiable again (exact higher derivatives)."""
+    xp = be.xp
 
     def fun(a):
         p = _tempered_probs(be, a, t, num_iters, ax)
@@ -244,7 +253,9 @@ def _bt_core(be, x, y, t1, t2, num_iters, ax):
             lt1p = logp if t1 == 1 else (pw(1.0 - t1) - 1.0) / (1.0 - t1)
             res = (p, y, logp)
         else:
-            p = _tempered_probs(be, a, t2, num_iters, ax)
+            # (through its custom VJP: where this function is differentiated, as a
+            # second derivative does, p's Jacobian is the exact one, not the iterations')
+            p = _tempered_softmax(be, a, t2, num_iters, ax)
             pos = p > 0
             p1 = xp.where(pos, p, 1.0)
             lt1p = xp.where(pos, _log_t(xp, p1, t1), log_t1_zero)

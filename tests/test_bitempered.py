@@ -598,11 +598,12 @@ def test_jax_jit_grad_and_vmap():
 
 
 # -------------------------------------------------------------------- masks
-def test_torch_second_derivatives_exact_or_absent():
-    """Second derivatives through the torch adapter's custom backward pass:
-    tempered_softmax's (its residual is its output, saved with its graph) is exact
-    against finite differences; the loss's (residuals computed inside) raises rather
-    than giving a partial Hessian through the residuals that are inputs."""
+def test_torch_second_derivatives_exact():
+    """Second derivatives through the torch adapter's custom backward pass, against
+    finite differences: tempered_softmax's (its residual is its output, saved with its
+    graph), and the loss's in the target (its residuals computed inside are computed
+    again, with their graph, when the backward pass is differentiated; before
+    2026-11-28 this raised). tests/test_torch_func.py covers every custom-VJP entry."""
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(5)
     x0, w = rng.normal(size=(4, 5)), torch.from_numpy(rng.normal(size=(4, 5)))
@@ -618,18 +619,28 @@ def test_torch_second_derivatives_exact_or_absent():
     e = 1e-5
     f = lambda z: float((g_of(z)[1] ** 2).sum().detach())  # noqa: E731
     assert_close(float((h.numpy() * d).sum()), (f(x0 + e * d) - f(x0 - e * d)) / (2 * e), rtol=1e-6)
-    y = torch.from_numpy(rng.dirichlet(np.ones(5), size=4)).requires_grad_(True)
-    x = torch.from_numpy(x0).requires_grad_(True)
-    gx, gy = torch.autograd.grad(
-        cl.bi_tempered_logistic_loss(x, y, t1=0.8, t2=1.3), (x, y), create_graph=True
-    )
-    with pytest.raises(RuntimeError, match="does not require grad"):
-        torch.autograd.grad((gy * gy).sum(), y)
+    y0 = rng.dirichlet(np.full(5, 4.0), size=4)
+    x = torch.from_numpy(x0)
+
+    def gy_of(v):
+        y = torch.from_numpy(v).requires_grad_(True)
+        loss = cl.bi_tempered_logistic_loss(x, y, t1=0.8, t2=1.3, num_iters=60)
+        return y, torch.autograd.grad(loss, y, create_graph=True)[0]
+
+    y, gy = gy_of(y0)
+    (hy,) = torch.autograd.grad((gy * gy).sum(), y)
+    fy = lambda v: float((gy_of(v)[1] ** 2).sum().detach())  # noqa: E731
+    e = 1e-6
+    assert_close(float((hy.numpy() * d).sum()), (fy(y0 + e * d) - fy(y0 - e * d)) / (2 * e),
+                 rtol=1e-6)  # fmt: skip
 
 
-def test_jax_second_derivative_through_the_custom_vjp():
+@pytest.mark.parametrize("t1, t2", [(0.8, 1.3), (0.5, 0.8)])
+def test_jax_second_derivative_through_the_custom_vjp(t1, t2):
     """jax.grad of jax.grad differentiates the custom VJP's forward and backward
-    functions: the loss's second derivative against finite differences."""
+    functions: the loss's second derivative against finite differences. At t2 < 1
+    the probabilities come from a bisection, whose own derivative is not the
+    function's: they pass through tempered_softmax's custom VJP (the exact Jacobian)."""
     pytest.importorskip("jax")
     import _backends
 
@@ -642,7 +653,7 @@ def test_jax_second_derivative_through_the_custom_vjp():
     y = jnp.asarray(rng.dirichlet(np.ones(5), size=4))
 
     def gsq(x):
-        g = jax.grad(lambda z: cl.bi_tempered_logistic_loss(z, y, t1=0.8, t2=1.3))(x)
+        g = jax.grad(lambda z: cl.bi_tempered_logistic_loss(z, y, t1=t1, t2=t2, num_iters=60))(x)
         return jnp.sum(g * g)
 
     h = jax.grad(gsq)(jnp.asarray(x0))

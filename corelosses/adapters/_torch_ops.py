@@ -11,26 +11,44 @@ import torch.nn.functional as F
 
 
 class _CustomVJP(torch.autograd.Function):
-    """``fun(*arrays) -> (out, residuals)`` forward, ``bwd(residuals, g)`` backward."""
+    """An analytic backward pass ``bwd(residuals, g)`` for ``fun(*arrays) -> (out,
+    residuals)``, in ``setup_context`` form (``torch.func`` composes with it).
+
+    ``fun`` runs before ``apply``, without a graph (:meth:`TorchBackend.custom_vjp`);
+    ``apply(fun, bwd, kinds, n, out, *arrays, *fresh)`` returns a copy of ``out``
+    (an output may not be an input). ``kinds`` says where each residual comes from:
+    the output (-1), the input ``arrays[k]`` (k), or computed by ``fun`` (None: the
+    next of ``fresh``). Residuals that are the output or inputs are saved with their
+    graph, so a second derivative differentiates ``bwd`` through them. Beside a
+    residual computed inside, that would be partial (it carries no graph): there,
+    when the backward pass itself is differentiated (grad mode on: ``create_graph``,
+    or any ``torch.func`` transform), ``fun`` is run again on the saved inputs with
+    its graph first, so every derivative is exact; otherwise the saved residuals
+    serve.
+    """
+
+    generate_vmap_rule = True  # torch.func.vmap composes with it
 
     @staticmethod
-    def forward(ctx, fun, bwd, *arrays):
-        out, res = fun(*arrays)
-        # A residual that is an input or the output is saved with its graph, so a
-        # second derivative differentiates ``bwd`` through it: exact where every
-        # residual is one (tempered_softmax's), but partial, and wrong, beside
-        # residuals computed here (which carry no graph). There every residual is
-        # saved detached: no second derivative (autograd raises), never a wrong one.
-        kept = (out, *arrays)
-        if not all(any(r is k for k in kept) for r in res):
-            res = tuple(r.detach() for r in res)
-        ctx.save_for_backward(*res)
-        ctx.bwd = bwd
-        return out
+    def forward(fun, bwd, kinds, n, out, *tensors):
+        return out.clone()
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        fun, bwd, kinds, n, _, *rest = inputs
+        arrays, fresh = rest[:n], iter(rest[n:])
+        res = [output if k == -1 else next(fresh) if k is None else arrays[k] for k in kinds]
+        ctx.exact = None not in kinds  # (every residual carries its graph)
+        ctx.save_for_backward(*res, *(() if ctx.exact else arrays))
+        ctx.fun, ctx.bwd, ctx.nres, ctx.nfresh = fun, bwd, len(res), len(rest) - n
 
     @staticmethod
     def backward(ctx, g):
-        return (None, None, *ctx.bwd(ctx.saved_tensors, g))
+        saved = ctx.saved_tensors
+        res = saved[: ctx.nres]
+        if not ctx.exact and torch.is_grad_enabled():  # differentiated again
+            res = ctx.fun(*saved[ctx.nres :])[1]
+        return (None,) * 5 + (*ctx.bwd(res, g), *(None,) * ctx.nfresh)
 
 
 class _BitSelect(torch.autograd.Function):

@@ -119,13 +119,22 @@ class TorchBackend(Backend):
     def custom_vjp(self, fun, bwd):
         # One module-level Function; ``fun``/``bwd`` travel as non-tensor
         # arguments: a class built per call breaks dynamo's graph
-        # (``__build_class__``). Without any input needing a gradient the
-        # value alone is computed (also the path dynamo can trace there).
+        # (``__build_class__``). ``fun`` runs first, without a graph, and
+        # ``_CustomVJP`` learns where each residual comes from (the output, an
+        # input, or computed). Without any input needing a gradient the value
+        # alone is computed (also the path dynamo can trace there).
         def call(*arrays):
             if torch.is_grad_enabled() and any(
                 isinstance(a, torch.Tensor) and a.requires_grad for a in arrays
             ):
-                return _CustomVJP.apply(fun, bwd, *arrays)
+                with torch.no_grad():
+                    out, res = fun(*arrays)
+                kinds = tuple(
+                    -1 if r is out else next((i for i, a in enumerate(arrays) if r is a), None)
+                    for r in res
+                )
+                fresh = [r for r, k in zip(res, kinds) if k is None]
+                return _CustomVJP.apply(fun, bwd, kinds, len(arrays), out, *arrays, *fresh)
             return fun(*arrays)[0]
 
         return call

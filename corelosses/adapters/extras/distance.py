@@ -102,6 +102,14 @@ def _cupy(be, x, ax, dtype):
 def _torch(be, x, ax, dtype):
     import torch
 
+    fx = torch._C._functorch
+    if fx.is_gradtrackingtensor(x):
+        # under torch.func.grad / vjp / jacrev: the maps have no gradient, so they
+        # are computed on the values beneath the wrappers, with functorch off
+        while fx.is_gradtrackingtensor(x):
+            x = fx.get_unwrapped(x)
+        with torch._C._DisableFuncTorch():
+            return _torch(be, x, ax, dtype)
     x = x.detach()
     if x.device.type == "cuda":
         try:

@@ -1,0 +1,186 @@
+"""``torch.func`` over the catalog, and second derivatives through the torch adapter's
+custom backward passes (``Backend.custom_vjp``: ``_CustomVJP`` in ``setup_context``
+form).
+
+- ``torch.func.grad`` gives autograd's gradient for every catalog entry with an example
+  (before 2026-11-28, the five with their own backward pass raised, and
+  ``hausdorff_dt_loss``'s distance transform could not read the values).
+- A second derivative through a custom backward pass is exact, by autograd
+  (``create_graph=True``) and by ``torch.func``, against finite differences of the
+  gradient: the residuals computed inside are recomputed with their graph when the
+  backward pass is itself differentiated. Before, they were saved without one, and a
+  second derivative raised (and, under nested ``torch.func.grad``, was silently 0).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _helpers import assert_close
+
+import corelosses as cl
+import corelosses.testing as kit
+from corelosses.testing._assert import _Case
+
+torch = pytest.importorskip("torch")
+
+ENTRIES = [
+    i for i in cl.catalog() if i.example is not None and "torch" in i.backends and i.grad_argnums
+]
+#: the catalog entries whose gradient is an analytic backward pass (custom_vjp)
+CUSTOM = [
+    "bi_tempered_logistic_loss",
+    "bi_tempered_binary_logistic_loss",
+    "tempered_softmax",
+    "bending_energy",
+    "diffusion_regularizer",
+    "ctc_loss",  # its recursion (native(False)); ATen's kernel has no second derivative
+]
+
+
+def _case(info, seed=0):
+    case = _Case(info.fn, info.example, None, None, seed)
+    return case.on(kit.backend("torch"))
+
+
+@pytest.mark.parametrize("info", ENTRIES, ids=[i.name for i in ENTRIES])
+def test_torch_func_grad_is_autograds(info):
+    conv, kw = _case(info)
+    argn = tuple(info.grad_argnums)
+    want = kit.backend("torch").grad(info.fn, *conv, argnums=argn, **kw)
+    got = torch.func.grad(lambda *a: torch.sum(info.fn(*a, **kw)), argnums=argn)(*conv)
+    for g, w in zip(got, want):
+        assert_close(g.detach().numpy(), w, rtol=1e-12, atol=1e-15)
+
+
+def test_every_custom_vjp_entry_is_listed(monkeypatch):
+    """CUSTOM names exactly the catalog entries whose torch gradient is a ``_CustomVJP``
+    (so the second-derivative test below covers each)."""
+    from corelosses.adapters import _torch_ops
+
+    hit = []
+    real = _torch_ops._CustomVJP.apply
+
+    def spy(*a):
+        hit.append(1)
+        return real(*a)
+
+    monkeypatch.setattr(_torch_ops._CustomVJP, "apply", spy)
+    found = set()
+    for info in ENTRIES:
+        conv, kw = _case(info)
+        hit.clear()
+        x = conv[0].detach().requires_grad_(True)
+        with cl.native(False):  # (ctc_loss: its recursion)
+            info.fn(x, *conv[1:], **kw)
+        if hit:
+            found.add(info.name)
+    assert found == set(CUSTOM)
+
+
+def _second_derivatives(f, x0, d, w):
+    """The derivative of ``s(x) = sum(w * grad f(x))`` along ``d``: by autograd
+    (``create_graph=True``), by ``torch.func`` (grad of grad), and by central finite
+    differences of ``s``."""
+
+    def s_autograd(x, create):
+        x = x.detach().requires_grad_(True)
+        (g,) = torch.autograd.grad(f(x), x, create_graph=create)
+        return x, (g * w).sum()
+
+    x, s = s_autograd(x0, True)
+    (h,) = torch.autograd.grad(s, x)
+    by_autograd = float((h * d).sum())
+    s_func = lambda z: torch.sum(torch.func.grad(f)(z) * w)  # noqa: E731
+    by_func = float((torch.func.grad(s_func)(x0) * d).sum())
+    e = 1e-6
+    fd = (float(s_autograd(x0 + e * d, False)[1]) - float(s_autograd(x0 - e * d, False)[1])) / (
+        2 * e
+    )
+    return by_autograd, by_func, fd
+
+
+def _custom_cases():
+    """(name, f, x0): each custom-VJP entry on its catalog example (the value squared:
+    a softmax's outputs sum to 1, so their plain sum has no second derivative), and
+    the bi-tempered loss on both its paths (log-softmax at t2 = 1, tempered
+    probabilities otherwise)."""
+    for info in ENTRIES:
+        if info.name in CUSTOM:
+            conv, kw = _case(info)
+
+            def f(z, info=info, rest=conv[1:], kw=kw):
+                return torch.sum(info.fn(z, *rest, **kw) ** 2)
+
+            yield info.name, f, conv[0]
+    rng = np.random.default_rng(3)
+    x0 = torch.from_numpy(rng.normal(size=(4, 5)))
+    y = torch.from_numpy(rng.dirichlet(np.ones(5), size=4))
+    for t2 in (1.0, 1.3):
+
+        def f(z, t2=t2):
+            return cl.bi_tempered_logistic_loss(z, y, t1=0.8, t2=t2, num_iters=60)
+
+        yield f"bi_tempered_logistic_loss, t2={t2}", f, x0
+
+
+@pytest.mark.parametrize("name", [c[0] for c in _custom_cases()])
+def test_second_derivative_through_custom_vjp_is_exact(name):
+    f, x0 = next((f, x) for n, f, x in _custom_cases() if n == name)
+    rng = np.random.default_rng(4)
+    d = torch.from_numpy(rng.normal(size=tuple(x0.shape)))
+    w = torch.from_numpy(rng.normal(size=tuple(x0.shape)))
+    with cl.native(False):  # ctc_loss: the recursion (ATen's kernel has no second derivative)
+        by_autograd, by_func, fd = _second_derivatives(f, x0, d, w)
+    assert_close(by_autograd, fd, rtol=1e-6, atol=1e-8)
+    assert_close(by_func, by_autograd, rtol=1e-10, atol=1e-12)
+
+
+def test_bi_tempered_second_derivative_in_the_target():
+    """The target's gradient (log_t1(y) - log_t1(p)) differentiated again, in y and in x:
+    exact on both bi-tempered paths (the target is an input residual, ``p`` is computed)."""
+    rng = np.random.default_rng(5)
+    x0 = torch.from_numpy(rng.normal(size=(4, 5)))
+    y0 = torch.from_numpy(rng.dirichlet(np.full(5, 4.0), size=4))
+    d = torch.from_numpy(rng.normal(size=(4, 5)))
+    w = torch.from_numpy(rng.normal(size=(4, 5)))
+    for t2 in (1.0, 1.3):
+
+        def s(y, x, t2=t2):
+            gy = torch.func.grad(
+                lambda v: cl.bi_tempered_logistic_loss(x, v, t1=0.8, t2=t2, num_iters=60)
+            )(y)
+            return torch.sum(gy * w)
+
+        hy, hx = torch.func.grad(s, argnums=(0, 1))(y0, x0)
+        e = 1e-6
+        for h, dy, dx in ((hy, d, 0 * d), (hx, 0 * d, d)):
+            fd = (float(s(y0 + e * dy, x0 + e * dx)) - float(s(y0 - e * dy, x0 - e * dx))) / (2 * e)
+            assert_close(float((h * d).sum()), fd, rtol=1e-6, atol=1e-8)
+
+
+def test_first_order_backward_reuses_the_saved_residuals(monkeypatch):
+    """A plain ``backward()`` does not run the forward computation again (only a
+    differentiated backward pass does)."""
+    from corelosses import _bitempered
+
+    calls = []
+    real = _bitempered._tempered_probs
+
+    def counted(*a, **k):
+        calls.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(_bitempered, "_tempered_probs", counted)
+    rng = np.random.default_rng(6)
+    x = torch.from_numpy(rng.normal(size=(4, 5))).requires_grad_(True)
+    y = torch.from_numpy(rng.dirichlet(np.ones(5), size=4))
+    loss = cl.bi_tempered_logistic_loss(x, y, t1=0.8, t2=1.3)
+    n = len(calls)
+    assert n > 0
+    loss.backward()
+    assert len(calls) == n
+    loss = cl.bi_tempered_logistic_loss(x, y, t1=0.8, t2=1.3)
+    (g,) = torch.autograd.grad(loss, x, create_graph=True)
+    assert len(calls) == 3 * n  # the forward, then once more in the differentiable backward
+    assert_close(g.detach().numpy(), x.grad.numpy(), rtol=1e-12, atol=0)
