@@ -231,6 +231,16 @@ def mask_and_weight(
     return valid, weight
 
 
+def moveaxis(xp: Any, x: Array, source: int, destination: int) -> Array:
+    """``xp.moveaxis`` through ``permute_dims``: torch's ``moveaxis`` alias has no
+    ``torch.func.vmap`` batching rule (``permute`` has)."""
+    nd = x.ndim
+    s, d = source % nd, destination % nd
+    order = [i for i in range(nd) if i != s]
+    order.insert(d, s)
+    return xp.permute_dims(x, tuple(order))
+
+
 def sanitize_along(xp: Any, valid: Array | None, x: Array, shape: Sequence[int], ax: int) -> Array:
     """:func:`sanitize` for an input with one axis (``ax``) more than the loss's ``shape``."""
     if valid is None:

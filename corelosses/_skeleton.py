@@ -171,11 +171,11 @@ def region_setup(
         pix = xp.broadcast_to(_pixel_mask(be, mask, x, ax, fname), x.shape)
         x = xp.where(pix, x, 0.0)
         t = xp.where(pix, t, 0.0)
-        pix = xp.moveaxis(pix, ax, 1)[:, first:, ...]
+        pix = c.moveaxis(xp, pix, ax, 1)[:, first:, ...]
     elif mask is not None:
         lv = xp.broadcast_to(c.as_mask(be, mask, loss_shape, fname), loss_shape)
-    x = xp.moveaxis(x, ax, 1)
-    t = xp.moveaxis(t, ax, 1)[:, first:, ...]
+    x = c.moveaxis(xp, x, ax, 1)
+    t = c.moveaxis(xp, t, ax, 1)[:, first:, ...]
     bshape = (n,) + (1,) * (x.ndim - 1)
     if activation == "softmax":
         if lv is not None:  # softmax couples the classes: only whole samples are cut off

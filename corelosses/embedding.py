@@ -105,7 +105,7 @@ def _pnorm(be: Any, xp: Any, d: Array, p: float, ax: int) -> Array:
     if math.prod(d.shape) == 0:  # Dask's max fails on zero-size arrays
         return xp.sum(d, axis=ax)
     if p == 1:
-        return xp.sum(d * xp.sign(d), axis=ax)  # gradient 0 at d = 0, as torch's
+        return xp.sum(be.abs0(d), axis=ax)  # gradient 0 at d = 0, as torch's
     m = xp.max(xp.abs(d), axis=ax, keepdims=True)
     pos = m > 0
     if p == math.inf:  # the gradient at a zero vector: 0 (jax's |.| has 1 at 0)

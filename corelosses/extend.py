@@ -26,7 +26,7 @@ The backend primitives are methods of the :class:`Backend` that the
 prologues return (``be.softplus``, ``be.log_sigmoid``, ``be.sigmoid``,
 ``be.logsumexp``, ``be.log_softmax``, ``be.softmax``, ``be.one_hot``,
 ``be.stop_gradient``, ``be.custom_vjp``, ``be.grad_of``, ``be.min_scalar``,
-``be.clip_scalar``, ``be.value_range``, ``be.concrete``, ``be.is_half``): each
+``be.clip_scalar``, ``be.abs0``, ``be.value_range``, ``be.concrete``, ``be.is_half``): each
 is the pure array-API definition, replaced by a native kernel only where the
 framework has one computing the same function.
 
@@ -63,7 +63,7 @@ from ._core import (
 from ._registry import BACKENDS, LossInfo, catalog, get, register
 from .adapters import Backend, NoAutodiffBackend, backend_of, native, set_native
 
-KIT_VERSION = (1, 0)
+KIT_VERSION = (1, 1)  # 1.1: be.abs0
 
 __all__ = [
     "KIT_VERSION",

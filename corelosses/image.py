@@ -533,7 +533,7 @@ def total_variation(
         hi = x[tuple(idx)]
         idx[a] = slice(0, n - 1)
         d = hi - x[tuple(idx)]
-        e = d * xp.sign(d) if kind == "l1" else d * d  # |d|: gradient 0 at d = 0
+        e = be.abs0(d) if kind == "l1" else d * d  # |d|: gradient 0 at d = 0
         s = xp.sum(e, axis=axes)
         if average and n > 1:
             s = s / (math.prod(d.shape[b] for b in axes))

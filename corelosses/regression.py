@@ -61,9 +61,7 @@ def _squared(be, xp, x, y):
 
 
 def _absolute(be, xp, x, y):
-    d = x - y
-    # d * sign(d), not abs(d): the gradient at d = 0 is 0 on every framework (jax's abs: 1)
-    return d * xp.sign(d)
+    return be.abs0(x - y)  # the gradient at x = y is 0 on every framework (jax's abs: 1)
 
 
 def _huber(be, xp, x, y, delta):
@@ -375,7 +373,7 @@ def mape_loss(
     den = xp.abs(y)
     den = xp.where(den < eps, eps, den)  # max(|y|, eps); xp.maximum breaks torch.compile
     h = 0.5 * y - 0.5 * x  # half the residual: finite wherever y and x are
-    loss = h * xp.sign(h) / den
+    loss = be.abs0(h) / den
     # 100 |y - x| / den = 200 |h| / den, the factor after the weight: no overflow where
     # the weighted value fits
     if w is None:
@@ -455,7 +453,7 @@ def quantile_loss(
     r"""Pinball loss ``max(q (y - x), (q - 1) (y - x))`` for the quantile ``q``.
 
     Its minimiser over ``x`` is the ``q``-quantile of ``y``; ``q = 0.5`` is half
-    the L1 loss. Computed as ``h (2q - 1 + sign(h))`` with ``h = (y - x) / 2``:
+    the L1 loss. Computed as ``(2q - 1) h + |h|`` with ``h = (y - x) / 2``:
     no overflow of ``y - x``, and at the kink ``x = y`` the gradient is the
     middle of the subgradients, ``1/2 - q`` (``max``'s tie rule in torch and
     jax; 0 for ``q = 0.5``, as :func:`l1_loss`).
@@ -487,7 +485,7 @@ def quantile_loss(
         ignore_value=ignore_value,
     )
     h = 0.5 * y - 0.5 * x
-    loss = h * ((2.0 * quantile - 1.0) + xp.sign(h))
+    loss = h * (2.0 * quantile - 1.0) + be.abs0(h)
     return c.reduce(be, loss, reduction, weight=w, valid=valid, at_fill="zero")  # h = 0 there
 
 

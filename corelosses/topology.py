@@ -197,11 +197,11 @@ def lovasz_softmax_loss(
         return sk.finish_rows(
             be, sk.empty_rows(xp, err, per_image), reduction, per_image, None, rows_valid
         )
-    err = xp.reshape(xp.moveaxis(err, ax, 1), (n, num_classes, npix))
-    fg = xp.reshape(xp.moveaxis(fg, ax, 1), (n, num_classes, npix))
+    err = xp.reshape(c.moveaxis(xp, err, ax, 1), (n, num_classes, npix))
+    fg = xp.reshape(c.moveaxis(xp, fg, ax, 1), (n, num_classes, npix))
     if not per_image:
-        err = xp.reshape(xp.moveaxis(err, 1, 0), (1, num_classes, n * npix))
-        fg = xp.reshape(xp.moveaxis(fg, 1, 0), (1, num_classes, n * npix))
+        err = xp.reshape(c.moveaxis(xp, err, 1, 0), (1, num_classes, n * npix))
+        fg = xp.reshape(c.moveaxis(xp, fg, 1, 0), (1, num_classes, n * npix))
     per_class = sk.lovasz_rows(be, err, fg)  # (R, C)
     if sel is not None:
         w = xp.asarray(

@@ -80,6 +80,19 @@ def test_torch_compile_dynamic_no_graph_break(info):
     kit.check_compile(info.fn, info.example, dynamic=True)
 
 
+FUNC = [i for i in EXAMPLES if i.grad_argnums]  # (array arguments: vmap needs one)
+
+
+@pytest.mark.parametrize("info", FUNC, ids=[i.name for i in FUNC])
+def test_torch_func_grad_and_vmap(info):
+    # torch.func.grad is autograd's gradient; vmap of the value and of grad (per-sample
+    # gradients) the calls one by one
+    pytest.importorskip("torch")
+    if "torch" not in info.backends:
+        pytest.skip("torch not supported")
+    kit.check_torch_func(info.fn, info.example, grad_argnums=info.grad_argnums)
+
+
 @pytest.mark.parametrize("info", LOSSES, ids=IDS)
 def test_reductions(xp, info):
     _backend_ok(xp, info)

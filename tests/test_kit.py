@@ -67,6 +67,38 @@ def test_graph_break_is_caught():
 
 
 @pytest.mark.skipif(not _have("torch"), reason="needs torch")
+def test_a_value_read_under_vmap_is_caught():
+    """A Python number read from the input's values (not behind ``be.concrete``) cannot
+    run under ``torch.func.vmap``: the kit's torch.func check names it."""
+    with pytest.raises(KitError) as e:
+        assert_backends_agree(
+            broken.graph_break, (X, Y), backends=["torch"], half=False, compile=False
+        )
+    msg = str(e.value)
+    assert msg.startswith("graph_break on torch.func.vmap: raised RuntimeError"), msg
+
+
+@pytest.mark.skipif(not _have("torch"), reason="needs torch")
+def test_a_wrong_torch_func_gradient_is_caught():
+    """check_torch_func compares with autograd: a loss whose gradient under a
+    functorch transform alone is halved (the value unchanged) fails."""
+    import torch
+
+    from corelosses.testing import check_torch_func
+
+    def halved_under_func(input, target, /):
+        z = input
+        if torch._C._functorch.is_functorch_wrapped_tensor(input):  # the mistake
+            z = input.detach() + 0.5 * (input - input.detach())
+        return 0.5 * torch.sum((z - target) ** 2)
+
+    with pytest.raises(KitError) as e:
+        check_torch_func(halved_under_func, (X, Y))
+    assert str(e.value).startswith("halved_under_func on torch.func.grad: gradient"), str(e.value)
+    check_torch_func(broken.good_loss, (X, Y))
+
+
+@pytest.mark.skipif(not _have("torch"), reason="needs torch")
 def test_half_precision_dtype_error_is_caught():
     with pytest.raises(KitError) as e:
         assert_backends_agree(broken.half_stays_half, (X, Y), backends=["torch"], compile=False)

@@ -2,9 +2,8 @@
 custom backward passes (``Backend.custom_vjp``: ``_CustomVJP`` in ``setup_context``
 form).
 
-- ``torch.func.grad`` gives autograd's gradient for every catalog entry with an example
-  (before 2026-11-28, the five with their own backward pass raised, and
-  ``hausdorff_dt_loss``'s distance transform could not read the values).
+- ``torch.func.grad`` and ``vmap`` over every catalog entry: tests/test_catalog.py
+  (``corelosses.testing.check_torch_func``); here, value checks under vmap.
 - A second derivative through a custom backward pass is exact, by autograd
   (``create_graph=True``) and by ``torch.func``, against finite differences of the
   gradient: the residuals computed inside are recomputed with their graph when the
@@ -41,16 +40,6 @@ CUSTOM = [
 def _case(info, seed=0):
     case = _Case(info.fn, info.example, None, None, seed)
     return case.on(kit.backend("torch"))
-
-
-@pytest.mark.parametrize("info", ENTRIES, ids=[i.name for i in ENTRIES])
-def test_torch_func_grad_is_autograds(info):
-    conv, kw = _case(info)
-    argn = tuple(info.grad_argnums)
-    want = kit.backend("torch").grad(info.fn, *conv, argnums=argn, **kw)
-    got = torch.func.grad(lambda *a: torch.sum(info.fn(*a, **kw)), argnums=argn)(*conv)
-    for g, w in zip(got, want):
-        assert_close(g.detach().numpy(), w, rtol=1e-12, atol=1e-15)
 
 
 def test_every_custom_vjp_entry_is_listed(monkeypatch):
@@ -184,3 +173,16 @@ def test_first_order_backward_reuses_the_saved_residuals(monkeypatch):
     (g,) = torch.autograd.grad(loss, x, create_graph=True)
     assert len(calls) == 3 * n  # the forward, then once more in the differentiable backward
     assert_close(g.detach().numpy(), x.grad.numpy(), rtol=1e-12, atol=0)
+
+
+def test_value_checks_are_skipped_under_vmap_only():
+    """A bad target raises its named error eagerly and under torch.func.grad (values
+    readable), and is not read under torch.func.vmap (one value per sample)."""
+    x = torch.zeros(2, 3, dtype=torch.float64)
+    t = torch.full((2, 3), 2.0, dtype=torch.float64)  # outside [0, 1]
+    with pytest.raises(ValueError, match="target"):
+        cl.binary_cross_entropy(x, t)
+    with pytest.raises(ValueError, match="target"):
+        torch.func.grad(lambda z: cl.binary_cross_entropy(z, t))(x)
+    out = torch.func.vmap(lambda z, u: cl.binary_cross_entropy(z, u))(x, t)
+    assert out.shape == (2,)

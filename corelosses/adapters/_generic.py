@@ -140,6 +140,12 @@ class Backend:
             x, y, c = x * scale, y * scale, c * scale
         return self.norm2(self.diff_plus(x, y, c), axis, value=value)
 
+    def abs0(self, x: Array) -> Array:
+        """``|x|`` whose gradient at ``x = 0`` is 0 on every framework (jax's
+        ``abs``: 1 there): ``x * sign(x)`` where there is autodiff."""
+        xp = self.xp
+        return x * xp.sign(x) if self.has_autodiff else xp.abs(x)
+
     # -------------------------------------------------------------- autodiff
     def stop_gradient(self, x: Array) -> Array:
         """Identity whose gradient is zero. Without autodiff: the identity."""

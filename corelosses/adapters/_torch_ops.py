@@ -9,6 +9,18 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+_FX = torch._C._functorch
+_TRANSFORMS_ACTIVE = getattr(torch._C, "_are_functorch_transforms_active", lambda: False)
+
+
+def _vmapped() -> bool:
+    """Whether a ``torch.func.vmap`` is running: its tensors hold one value per sample,
+    which no check may read (``.item()`` raises there). One C call when no
+    ``torch.func`` transform runs."""
+    return _TRANSFORMS_ACTIVE() and any(
+        i.key() == _FX.TransformType.Vmap for i in _FX.get_interpreter_stack() or ()
+    )
+
 
 class _CustomVJP(torch.autograd.Function):
     """An analytic backward pass ``bwd(residuals, g)`` for ``fun(*arrays) -> (out,

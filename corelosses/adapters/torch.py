@@ -27,6 +27,7 @@ from ._torch_ops import (
     _CustomVJP,
     _func_grad,
     _Norm2Known,
+    _vmapped,
 )
 
 
@@ -39,7 +40,12 @@ class TorchBackend(Backend):
 
     def concrete(self, x):
         # Value checks only where they cost no device sync and break no graph.
-        return getattr(x, "is_cpu", False) and not torch.compiler.is_compiling()
+        # Nor under torch.func.vmap, where a value is one per sample (torch.func.grad
+        # alone reads them).
+        return getattr(x, "is_cpu", False) and not torch.compiler.is_compiling() and not _vmapped()
+
+    def abs0(self, x):
+        return torch.abs(x)  # (its gradient at 0 is 0; compat's sign is not vmap-able)
 
     def min_scalar(self, a, s):
         # one kernel (compare + select are two in eager)

@@ -2,7 +2,8 @@
 
 - :func:`assert_backends_agree`: value against float64 NumPy, gradients against
   finite differences and across frameworks, reductions, masks (NaN-safe, all
-  masked gives 0), half precision, ``torch.compile(fullgraph=True)``; under
+  masked gives 0), half precision, ``torch.compile(fullgraph=True)``, ``torch.func``
+  (``grad``, ``vmap``); under
   ``jax.jit`` throughout. A failure names the function, backend, check, input,
   expected and received values.
 - :func:`assert_catalog_consistent`: all of that for every loss a package registers.
@@ -34,6 +35,7 @@ from ._assert import (
     check_half,
     check_masks,
     check_reductions,
+    check_torch_func,
     check_value,
 )
 from ._backends import ALL as BACKENDS
@@ -58,6 +60,7 @@ __all__ = [
     "check_masks",
     "check_half",
     "check_compile",
+    "check_torch_func",
     "KitError",
     "TOLERANCES",
     "BACKENDS",

@@ -375,6 +375,61 @@ def check_compile(fn, inputs, /, *, kwargs=None, seed=0, dynamic=False):
         case.fail(mode, "compiled value differs from eager", eager, got)
 
 
+def check_torch_func(fn, inputs, /, *, grad_argnums=(0,), kwargs=None, seed=0):
+    """``torch.func`` composes with ``fn`` (torch installed, else nothing):
+    ``torch.func.grad`` of ``sum(fn(...))`` gives autograd's gradient, and
+    ``torch.func.vmap`` over two calls stacked on a new axis (the example at ``seed``
+    and ``seed + 1``, or the first twice where their shapes differ; keyword arrays
+    unbatched), of the value and of its ``grad`` (per-sample gradients), gives the
+    calls one by one. Under ``vmap`` no value can be read: a loss whose checks read
+    values must skip them there (``be.concrete`` does)."""
+    if "torch" not in _selected():
+        return
+    tb = _get("torch")
+    torch = tb.torch
+    case = _Case(fn, inputs, kwargs, None, seed)
+    a, kw = case.on(tb)
+    b, _ = _Case(fn, inputs, kwargs, None, seed + 1).on(tb)
+    if any(
+        isinstance(u, torch.Tensor) and (tuple(u.shape) != tuple(v.shape) or u.dtype != v.dtype)
+        for u, v in zip(a, b)
+    ):
+        b = a
+    ga = tuple(grad_argnums)
+
+    def f(*x):
+        return torch.sum(fn(*x, **kw))
+
+    def run(mode, call):
+        try:
+            return call()
+        except Exception as e:  # noqa: BLE001 - reported
+            first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+            case.fail(mode, f"raised {type(e).__name__}: {first}", "a result", "-")
+
+    wants = [tb.grad(fn, *one, argnums=ga, **kw) if ga else [] for one in (a, b)]
+    if ga:
+        got = run("torch.func.grad", lambda: torch.func.grad(f, argnums=ga)(*a))
+        for i, g, w in zip(ga, got, wants[0]):
+            if not _close(g.detach().numpy(), w, 1e-12, 1e-15):
+                case.fail("torch.func.grad", f"gradient in argument {i} is not autograd's", w, g)
+    stacked = [torch.stack([u, v]) if isinstance(u, torch.Tensor) else u for u, v in zip(a, b)]
+    values = run("torch.func.vmap", lambda: torch.func.vmap(f)(*stacked))
+    grads = (
+        run("torch.func.vmap", lambda: torch.func.vmap(torch.func.grad(f, argnums=ga))(*stacked))
+        if ga
+        else []
+    )
+    for k, one in enumerate((a, b)):
+        want = tb.to_numpy(f(*one))
+        if not _close(tb.to_numpy(values[k]), want, 1e-12, 1e-15):
+            case.fail("torch.func.vmap", f"call {k} of the stack differs", want, values[k])
+        for i, g, w in zip(ga, grads, wants[k]):
+            if not _close(g[k].detach().numpy(), w, 1e-12, 1e-15):
+                what = f"per-sample gradient {k} in argument {i} is not autograd's"
+                case.fail("torch.func.vmap(grad)", what, w, g[k])
+
+
 def catalog_options(info) -> dict:
     """The check options a catalog entry declares (through ``register(..., **extra)``):
     ``grad_argnums``; ``fd_gradient=False`` (a stop-gradient inside: finite differences
@@ -409,6 +464,7 @@ def assert_backends_agree(
     masks: bool = True,
     half: bool = True,
     compile: bool = True,
+    func: bool = True,
     fd_gradient: bool = True,
     renormalised: bool = False,
     mean_of_none: bool = True,
@@ -422,7 +478,7 @@ def assert_backends_agree(
     jax runs under ``jax.jit`` with x64), in this order, each also public on its own
     (:func:`check_value`, :func:`check_gradient`, :func:`check_gradients_agree`,
     :func:`check_reductions`, :func:`check_masks`, :func:`check_half`,
-    :func:`check_compile`):
+    :func:`check_compile`, :func:`check_torch_func`):
 
     1. **value** against the float64 NumPy result (``reference`` or ``fn`` on NumPy);
     2. **gradients** of ``sum(fn(...))`` in ``grad_argnums`` against central finite
@@ -437,7 +493,9 @@ def assert_backends_agree(
     5. **half precision** (torch, jax): float16 and bfloat16 inputs give a float32
        result, that of the input upcast to float32;
     6. **compilation**: ``torch.compile(fn, fullgraph=True)`` without graph breaks
-       gives the eager value.
+       gives the eager value;
+    7. **torch.func**: ``grad`` gives autograd's gradient, ``vmap`` of the value and
+       of ``grad`` the calls one by one.
 
     Parameters
     ----------
@@ -456,8 +514,8 @@ def assert_backends_agree(
         A float64 NumPy implementation with ``fn``'s signature (default ``fn``).
     rtol, atol : float, optional
         Value tolerances (default :data:`TOLERANCES` ``["float64"]``).
-    reductions, masks, half, compile : bool
-        Which of checks 3-6 to run.
+    reductions, masks, half, compile, func : bool
+        Which of checks 3-7 to run.
     fd_gradient, renormalised, mean_of_none, poison, rows : bool
         What the loss declares (see :func:`catalog_options` and :func:`check_masks`).
     seed : int
@@ -502,6 +560,8 @@ def assert_backends_agree(
                 check_half(fn, inputs, name, dtype=dt, **common)
     if compile and "torch" in names:
         check_compile(fn, inputs, **common)
+    if func and "torch" in names:
+        check_torch_func(fn, inputs, grad_argnums=ga, **common)
 
 
 def assert_catalog_consistent(package: str, /, **options: Any) -> list[str]:

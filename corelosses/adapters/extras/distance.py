@@ -100,16 +100,49 @@ def _cupy(be, x, ax, dtype):
 
 
 def _torch(be, x, ax, dtype):
+    return _torch_maps_function().apply(x, ax, dtype)
+
+
+_TORCH_MAPS: Any = None
+
+
+def _torch_maps_function():
+    """The maps as an ``autograd.Function`` (built once, torch imported by then): no
+    gradient, and ``torch.func`` composes with it. Under ``grad`` / ``vjp`` its forward
+    sees the values beneath the transforms' wrappers; under ``vmap`` its rule computes
+    each sample's maps."""
+    global _TORCH_MAPS
+    if _TORCH_MAPS is None:
+        import torch
+
+        class _SignedDistance(torch.autograd.Function):
+            @staticmethod
+            def forward(x, ax, dtype):
+                return _torch_values(x, ax, dtype)
+
+            @staticmethod
+            def setup_context(ctx, inputs, output):
+                ctx.mark_non_differentiable(output)
+
+            @staticmethod
+            def backward(ctx, g):
+                return None, None, None
+
+            @staticmethod
+            def vmap(info, in_dims, x, ax, dtype):
+                if in_dims[0] is None:
+                    return _SignedDistance.apply(x, ax, dtype), None
+                x = x.movedim(in_dims[0], 0)
+                maps = [_SignedDistance.apply(x[i], ax, dtype) for i in range(x.shape[0])]
+                return torch.stack(maps), 0
+
+        _TORCH_MAPS = _SignedDistance
+    return _TORCH_MAPS
+
+
+def _torch_values(x, ax, dtype):
     import torch
 
-    fx = torch._C._functorch
-    if fx.is_gradtrackingtensor(x):
-        # under torch.func.grad / vjp / jacrev: the maps have no gradient, so they
-        # are computed on the values beneath the wrappers, with functorch off
-        while fx.is_gradtrackingtensor(x):
-            x = fx.get_unwrapped(x)
-        with torch._C._DisableFuncTorch():
-            return _torch(be, x, ax, dtype)
     x = x.detach()
     if x.device.type == "cuda":
         try:
