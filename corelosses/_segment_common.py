@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from . import _core as c
@@ -265,19 +266,28 @@ def _ratio(be, num, den, empty):
     the forward pass and divides by the detached denominator only once. So an
     unselected ``0 / 0`` reaches neither the value nor the gradient (the double
     ``where``, also under a mask), and the backward pass never forms ``den ** 2``
-    (JAX's derivative of a quotient), which overflows for a tiny ``den`` (an
-    absent class with ``smooth=0`` and confident logits) into ``0 * inf = NaN``.
+    (JAX's derivative of a quotient) where it underflows, for a tiny ``den`` (an
+    absent class with ``smooth=0`` and confident logits), into ``0 * inf = NaN``.
     Where ``|den|`` is below the smallest normal number, where ``1 / den`` itself
     overflows (and XLA flushes to zero), the value is exact and the gradient 0, as
     at ``den == 0``. A NaN denominator gives NaN. (A negative ``den`` only arises
     from predictions outside [0, 1], ``check_range=False``.)
+
+    Second derivatives are exact where ``|den| >= sqrt(tiny)``: the divisor of
+    the zero term is ``den`` itself there (differentiating ``t = (num - q den) /
+    den`` at ``t = 0`` twice gives the quotient's second derivative, its ``-2 dq
+    dden / den`` term included), and its detached copy below, where ``den ** 2``
+    would underflow in the backward pass (there the second derivative, of order
+    ``1 / den ** 3``, overflows anyway).
     """
     xp = be.xp
-    ok = xp.abs(den) >= float(xp.finfo(den.dtype).smallest_normal)
+    tiny = float(xp.finfo(den.dtype).smallest_normal)
+    ok = xp.abs(den) >= tiny
     zero = den == 0
     value = xp.where(zero, empty, be.stop_gradient(num / xp.where(zero, 1.0, den)))
     safe = xp.where(ok, den, 1.0)
-    t = (num - xp.where(ok, value, 0.0) * safe) / be.stop_gradient(safe)  # ~0
+    divisor = xp.where(xp.abs(den) >= math.sqrt(tiny), safe, be.stop_gradient(safe))
+    t = (num - xp.where(ok, value, 0.0) * safe) / divisor  # ~0
     return value + xp.where(ok, t - be.stop_gradient(t), 0.0)
 
 

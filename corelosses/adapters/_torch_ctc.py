@@ -27,7 +27,7 @@ from typing import Any
 
 import torch
 
-from ._torch_ops import _PLAIN_DTYPES
+from ._torch_ops import _PLAIN_DTYPES, _forward_ad
 
 _CTC: Any = getattr(torch, "_ctc_loss", None)  # (nll, log_alpha); F.ctc_loss zeroes inf itself
 _CTC_BACKWARD: Any = getattr(torch.ops.aten, "_ctc_loss_backward", None)
@@ -69,7 +69,7 @@ def eager(x, tg, il, tl, blank):
     if not _well_behaved(x.detach()):
         return None
     tg, il, tl = (v.to(torch.int64) for v in (tg, il, tl))
-    if torch.is_grad_enabled() and x.requires_grad:
+    if (torch.is_grad_enabled() and x.requires_grad) or _forward_ad():
         nll, log_alpha = _ATenCTC.apply(x, tg, il, tl, blank)
         return nll
     # zero_infinity=True: the raw nll (+inf kept) with a zero gradient there
@@ -94,6 +94,7 @@ class _ATenCTC(torch.autograd.Function):
     def setup_context(ctx, inputs, output):  # (torch.func transforms need this form)
         x, tg, il, tl, blank = inputs
         ctx.save_for_backward(x, tg, il, tl, *output)
+        ctx.save_for_forward(x, tg, il, tl, *output)
         ctx.mark_non_differentiable(output[1])  # log_alpha
         ctx.set_materialize_grads(False)  # (else autograd allocates log_alpha's zero gradient)
         ctx.blank = blank
@@ -104,6 +105,16 @@ class _ATenCTC(torch.autograd.Function):
         grad = _CTC_BACKWARD(g, x, tg, il, tl, nll, log_alpha, ctx.blank, True)
         w = _steps(x, il, nll) * g.reshape(1, -1, 1)  # (T, N, 1)
         return grad.sub_(torch.exp(x).mul_(w)), None, None, None, None
+
+    @staticmethod
+    def jvp(ctx, tx, *_):
+        # forward mode: the per-sequence Jacobian (ATen's backward with unit
+        # weights, corrected) against the tangent, summed over steps and classes
+        x, tg, il, tl, nll, log_alpha = ctx.saved_tensors
+        one = torch.ones_like(nll)
+        grad = _CTC_BACKWARD(one, x, tg, il, tl, nll, log_alpha, ctx.blank, True)
+        grad.sub_(torch.exp(x).mul_(_steps(x, il, nll)))
+        return torch.sum(grad * tx, dim=(0, 2)), None
 
 
 def traced(x, tg, il, tl, blank):

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 _FX = torch._C._functorch
+_FW_AD = torch.autograd.forward_ad
 _TRANSFORMS_ACTIVE = getattr(torch._C, "_are_functorch_transforms_active", lambda: False)
 
 
@@ -20,6 +21,13 @@ def _vmapped() -> bool:
     return _TRANSFORMS_ACTIVE() and any(
         i.key() == _FX.TransformType.Vmap for i in _FX.get_interpreter_stack() or ()
     )
+
+
+def _forward_ad() -> bool:
+    """Whether forward-mode AD is on (``torch.func.jvp``, ``jacfwd``, ``hessian``, or
+    ``torch.autograd.forward_ad.dual_level``): tensors may carry tangents there while
+    ``requires_grad`` is False."""
+    return _FW_AD._current_level >= 0
 
 
 class _CustomVJP(torch.autograd.Function):
@@ -36,7 +44,7 @@ class _CustomVJP(torch.autograd.Function):
     when the backward pass itself is differentiated (grad mode on: ``create_graph``,
     or any ``torch.func`` transform), ``fun`` is run again on the saved inputs with
     its graph first, so every derivative is exact; otherwise the saved residuals
-    serve.
+    serve. Forward mode: :class:`_CustomVJPForward`.
     """
 
     generate_vmap_rule = True  # torch.func.vmap composes with it
@@ -52,7 +60,8 @@ class _CustomVJP(torch.autograd.Function):
         res = [output if k == -1 else next(fresh) if k is None else arrays[k] for k in kinds]
         ctx.exact = None not in kinds  # (every residual carries its graph)
         ctx.save_for_backward(*res, *(() if ctx.exact else arrays))
-        ctx.fun, ctx.bwd, ctx.nres, ctx.nfresh = fun, bwd, len(res), len(rest) - n
+        ctx.save_for_forward(output, *res)
+        ctx.fun, ctx.bwd, ctx.nres, ctx.nfresh, ctx.n = fun, bwd, len(res), len(rest) - n, n
 
     @staticmethod
     def backward(ctx, g):
@@ -61,6 +70,30 @@ class _CustomVJP(torch.autograd.Function):
         if not ctx.exact and torch.is_grad_enabled():  # differentiated again
             res = ctx.fun(*saved[ctx.nres :])[1]
         return (None,) * 5 + (*ctx.bwd(res, g), *(None,) * ctx.nfresh)
+
+
+class _CustomVJPForward(_CustomVJP):
+    """:class:`_CustomVJP` with forward mode, applied only where forward AD is on
+    (dynamo cannot trace an ``autograd.Function`` that defines ``jvp``): ``J t`` is
+    the gradient in ``u`` of ``<bwd(residuals, u), t>`` (``bwd`` is linear in
+    ``u``), one more ``bwd`` pass and its backward; it differentiates no iteration
+    inside ``fun``."""
+
+    @staticmethod
+    def jvp(ctx, _fun, _bwd, _kinds, _n, _out, *tangents):
+        out, *res = ctx.saved_tensors
+        ts = tangents[: ctx.n]
+        used = []
+
+        def linear(u):  # u -> J^T u, paired with the tangents given
+            ws = ctx.bwd(res, u)
+            used[:] = [i for i, (w, t) in enumerate(zip(ws, ts)) if w is not None and t is not None]
+            return tuple(ws[i] for i in used)
+
+        _, pull = torch.func.vjp(linear, torch.zeros_like(out))
+        if not used:
+            return torch.zeros_like(out)
+        return pull(tuple(ts[i] for i in used))[0]
 
 
 class _BitSelect(torch.autograd.Function):
@@ -73,7 +106,7 @@ class _BitSelect(torch.autograd.Function):
     selection of the incoming gradient (differentiable again).
     """
 
-    generate_vmap_rule = True  # torch.func (grad, vmap) composes with it
+    generate_vmap_rule = True  # torch.func (grad, vmap, jvp) composes with it
 
     @staticmethod
     def forward(x, bits):
@@ -82,11 +115,18 @@ class _BitSelect(torch.autograd.Function):
     @staticmethod
     def setup_context(ctx, inputs, output):
         ctx.save_for_backward(inputs[1])
+        ctx.save_for_forward(inputs[1])
 
     @staticmethod
     def backward(ctx, g):
         (bits,) = ctx.saved_tensors
         return _BitSelect.apply(g, bits), None
+
+    @staticmethod
+    def jvp(ctx, tx, _):
+        # forward mode (torch.func.jvp, jacfwd, hessian): the same selection
+        (bits,) = ctx.saved_tensors
+        return _BitSelect.apply(tx, bits)
 
 
 class _Norm2Known(torch.autograd.Function):

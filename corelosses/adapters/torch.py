@@ -25,6 +25,8 @@ from ._torch_ops import (
     _bit_select,
     _BitSelect,
     _CustomVJP,
+    _CustomVJPForward,
+    _forward_ad,
     _func_grad,
     _Norm2Known,
     _vmapped,
@@ -130,8 +132,10 @@ class TorchBackend(Backend):
         # input, or computed). Without any input needing a gradient the value
         # alone is computed (also the path dynamo can trace there).
         def call(*arrays):
-            if torch.is_grad_enabled() and any(
-                isinstance(a, torch.Tensor) and a.requires_grad for a in arrays
+            fwd = _forward_ad()  # (tangents may ride on tensors without requires_grad)
+            if fwd or (
+                torch.is_grad_enabled()
+                and any(isinstance(a, torch.Tensor) and a.requires_grad for a in arrays)
             ):
                 with torch.no_grad():
                     out, res = fun(*arrays)
@@ -140,7 +144,8 @@ class TorchBackend(Backend):
                     for r in res
                 )
                 fresh = [r for r, k in zip(res, kinds) if k is None]
-                return _CustomVJP.apply(fun, bwd, kinds, len(arrays), out, *arrays, *fresh)
+                f = _CustomVJPForward if fwd else _CustomVJP  # (dynamo traces no jvp)
+                return f.apply(fun, bwd, kinds, len(arrays), out, *arrays, *fresh)
             return fun(*arrays)[0]
 
         return call
@@ -403,8 +408,8 @@ class TorchBackend(Backend):
         # ATen's ops, as torch.nn.functional calls them once it has broadcast the
         # two (equal) shapes; F.* where an op is missing in this torch
         op = _REGRESSION_KERNELS.get(kernel)
-        if op is None:
-            return None
+        if op is None or (kernel == "huber" and _forward_ad()):
+            return None  # (huber_loss_backward has no forward mode: jacfwd(jacrev), hessian)
         return op(x, y, _REDUCTION_ENUM[reduction], *params)
 
     def ctc_native(self, log_probs, targets, input_lengths, target_lengths, blank):

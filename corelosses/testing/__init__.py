@@ -3,7 +3,7 @@
 - :func:`assert_backends_agree`: value against float64 NumPy, gradients against
   finite differences and across frameworks, reductions, masks (NaN-safe, all
   masked gives 0), half precision, ``torch.compile(fullgraph=True)``, ``torch.func``
-  (``grad``, ``vmap``); under
+  (``grad``, ``jvp``, ``vmap``); under
   ``jax.jit`` throughout. A failure names the function, backend, check, input,
   expected and received values.
 - :func:`assert_catalog_consistent`: all of that for every loss a package registers.

@@ -377,7 +377,8 @@ def check_compile(fn, inputs, /, *, kwargs=None, seed=0, dynamic=False):
 
 def check_torch_func(fn, inputs, /, *, grad_argnums=(0,), kwargs=None, seed=0):
     """``torch.func`` composes with ``fn`` (torch installed, else nothing):
-    ``torch.func.grad`` of ``sum(fn(...))`` gives autograd's gradient, and
+    ``torch.func.grad`` of ``sum(fn(...))`` gives autograd's gradient,
+    ``torch.func.jvp`` (forward mode) its product with random tangents, and
     ``torch.func.vmap`` over two calls stacked on a new axis (the example at ``seed``
     and ``seed + 1``, or the first twice where their shapes differ; keyword arrays
     unbatched), of the value and of its ``grad`` (per-sample gradients), gives the
@@ -413,6 +414,21 @@ def check_torch_func(fn, inputs, /, *, grad_argnums=(0,), kwargs=None, seed=0):
         for i, g, w in zip(ga, got, wants[0]):
             if not _close(g.detach().numpy(), w, 1e-12, 1e-15):
                 case.fail("torch.func.grad", f"gradient in argument {i} is not autograd's", w, g)
+        # forward mode: the tangent of sum(fn) along random directions is <grad, t>
+        rng = np.random.default_rng(seed + 2)
+        ts = [torch.from_numpy(rng.normal(size=tuple(a[i].shape))).to(a[i].dtype) for i in ga]
+
+        def along(*xs):
+            full = list(a)
+            for i, x in zip(ga, xs):
+                full[i] = x
+            return f(*full)
+
+        primals = tuple(a[i] for i in ga)
+        _, tan = run("torch.func.jvp", lambda: torch.func.jvp(along, primals, tuple(ts)))
+        want = sum(float(np.sum(w * t.numpy())) for w, t in zip(wants[0], ts))
+        if not _close(float(tan), want, 1e-9, 1e-12):
+            case.fail("torch.func.jvp", "tangent is not <autograd's gradient, t>", want, tan)
     stacked = [torch.stack([u, v]) if isinstance(u, torch.Tensor) else u for u, v in zip(a, b)]
     values = run("torch.func.vmap", lambda: torch.func.vmap(f)(*stacked))
     grads = (
@@ -494,8 +510,8 @@ def assert_backends_agree(
        result, that of the input upcast to float32;
     6. **compilation**: ``torch.compile(fn, fullgraph=True)`` without graph breaks
        gives the eager value;
-    7. **torch.func**: ``grad`` gives autograd's gradient, ``vmap`` of the value and
-       of ``grad`` the calls one by one.
+    7. **torch.func**: ``grad`` gives autograd's gradient, ``jvp`` its product with
+       a tangent, ``vmap`` of the value and of ``grad`` the calls one by one.
 
     Parameters
     ----------
